@@ -1,0 +1,46 @@
+import { ConfigError } from '../errors';
+import { configFields, type Config } from './schema';
+
+export type Mode = 'embedded' | 'kafka';
+
+/**
+ * Reads and validates every setting. Throws ConfigError (one line, naming the variable) on the first bad value;
+ * `overrides` win over the environment (tests start the service in-process with their own topics and prefixes).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const config = {} as Record<string, unknown>;
+  for (const [key, field] of Object.entries(configFields)) {
+    config[key] = key in overrides ? (overrides as Record<string, unknown>)[key] : field.parse(env[field.env]);
+  }
+  return checkCombinations(config as Config);
+}
+
+export function modeOf(config: Config): Mode {
+  return config.kafkaBrokers.length > 0 ? 'kafka' : 'embedded';
+}
+
+function checkCombinations(config: Config): Config {
+  const hasRedis = config.redisUrl !== undefined || config.redisClusterNodes.length > 0;
+  if (config.kafkaBrokers.length > 0 && !hasRedis) {
+    throw new ConfigError('REDIS_URL', 'is required when KAFKA_BROKERS is set (state must be shared by all instances)');
+  }
+  if ((config.kafkaBrokers.length > 0 || hasRedis) && config.panHmacKey === undefined) {
+    throw new ConfigError('PAN_HMAC_KEY', 'is required outside the embedded mode (at least 32 bytes)');
+  }
+  if (config.kafkaSaslMechanism !== undefined) {
+    if (!config.kafkaSaslUsername) throw new ConfigError('KAFKA_SASL_USERNAME', `is required with KAFKA_SASL_MECHANISM=${config.kafkaSaslMechanism}`);
+    if (!config.kafkaSaslPassword) throw new ConfigError('KAFKA_SASL_PASSWORD', `is required with KAFKA_SASL_MECHANISM=${config.kafkaSaslMechanism}`);
+  }
+  if (config.blockThreshold < config.reviewThreshold) {
+    throw new ConfigError('BLOCK_THRESHOLD', `(${config.blockThreshold}) must not be below REVIEW_THRESHOLD (${config.reviewThreshold})`);
+  }
+  const seen = new Map<string, string>();
+  for (const key of ['transactionsTopic', 'alertsTopic', 'labelsTopic', 'dlqTopic', 'scoresTopic'] as const) {
+    const topic = config[key];
+    if (topic === undefined) continue;
+    const other = seen.get(topic);
+    if (other) throw new ConfigError(configFields[key].env, `names the same topic "${topic}" as ${other}`);
+    seen.set(topic, configFields[key].env);
+  }
+  return config;
+}

@@ -1,0 +1,45 @@
+/**
+ * The one configuration schema. Every setting comes from the environment; `loadConfig` validates all of it once at
+ * start. The README's configuration table is generated from this file (`npm run docs:config`), so it cannot drift.
+ */
+import { bool, hostPorts, int, num, oneOf, optionalOneOf, optionalStr, pattern, secretKey, str, url, type Field } from './fields';
+
+export const configFields = {
+  // Kafka
+  kafkaBrokers: hostPorts('KAFKA_BROKERS', 'Kafka bootstrap servers, host:port,host:port. Unset (with REDIS_URL unset too) runs the embedded mode: HTTP ingestion and in-memory state.'),
+  kafkaClientId: str('KAFKA_CLIENT_ID', 'card-shield', 'Kafka client id, shown in broker logs and quotas.'),
+  kafkaGroupId: str('KAFKA_GROUP_ID', 'card-shield', 'Consumer group of the scoring consumers; instances in one group share the partitions.'),
+  kafkaSaslMechanism: optionalOneOf('KAFKA_SASL_MECHANISM', 'SASL mechanism; unset means no SASL.', ['plain', 'scram-sha-256', 'scram-sha-512'] as const),
+  kafkaSaslUsername: optionalStr('KAFKA_SASL_USERNAME', 'SASL user name (required with KAFKA_SASL_MECHANISM).'),
+  kafkaSaslPassword: optionalStr('KAFKA_SASL_PASSWORD', 'SASL password (required with KAFKA_SASL_MECHANISM).'),
+  kafkaTls: bool('KAFKA_TLS', false, 'Connect to Kafka over TLS.'),
+  kafkaTlsCaFile: optionalStr('KAFKA_TLS_CA_FILE', 'PEM file of the CA that signed the brokers’ certificates (default: the system CAs).'),
+  kafkaTlsRejectUnauthorized: bool('KAFKA_TLS_REJECT_UNAUTHORIZED', true, 'Verify broker certificates. Set false only in a lab.'),
+  transactionsTopic: str('TRANSACTIONS_TOPIC', 'card-transactions', 'Topic of incoming card transactions (key = card).'),
+  alertsTopic: str('ALERTS_TOPIC', 'fraud-alerts', 'Topic the alerts are published to (key = card token).'),
+  labelsTopic: str('LABELS_TOPIC', 'fraud-labels', 'Topic of confirmed fraud/genuine labels.'),
+  dlqTopic: str('DLQ_TOPIC', 'card-transactions.dlq', 'Dead-letter topic: invalid messages with their original bytes and the reason in headers.'),
+  scoresTopic: optionalStr('SCORES_TOPIC', 'When set, every decision (not only alerts) is published here.'),
+  // Redis
+  redisUrl: url('REDIS_URL', 'Redis server, redis://[user:password@]host:port[/db] or rediss:// for TLS. Unset (with KAFKA_BROKERS unset too) keeps state in memory.', ['redis:', 'rediss:']),
+  redisClusterNodes: hostPorts('REDIS_CLUSTER_NODES', 'Redis Cluster seed nodes, host:port,…; when set, REDIS_URL supplies only credentials and TLS.'),
+  redisKeyPrefix: pattern('REDIS_KEY_PREFIX', 'cs:', 'Prefix of every Redis key (lets two environments share a server).', /^[A-Za-z0-9:_-]{0,32}$/, 'letters, digits, colon, dash or underscore, up to 32'),
+  // Card data
+  panHmacKey: secretKey('PAN_HMAC_KEY', 'Key of the card token HMAC-SHA-256, at least 32 bytes: raw text, hex:… or base64:…. Required unless embedded; keep it in a secret store.', 32),
+  defaultCurrency: pattern('DEFAULT_CURRENCY', 'KZT', 'Currency assumed when a transaction has none (ISO 4217).', /^[A-Z]{3}$/, 'a 3-letter ISO 4217 code'),
+  maxMessageBytes: int('MAX_MESSAGE_BYTES', 65536, 'Largest transaction message accepted; larger ones go to the dead-letter topic.', 1024, 10485760),
+  // Scoring
+  rulesFile: str('RULES_FILE', 'rules/default.yaml', 'YAML rule set; watched and hot-reloaded.'),
+  modelDir: optionalStr('MODEL_DIR', 'Directory of the TensorFlow.js model (model.json, weights, metadata.json). Unset: rules only.'),
+  // Service
+  httpPort: int('HTTP_PORT', 8080, 'Port of health, readiness, metrics and the HTTP API.', 0, 65535),
+  logLevel: oneOf('LOG_LEVEL', 'info', 'Log level.', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),
+  adminToken: optionalStr('ADMIN_TOKEN', 'Bearer token required by the admin endpoints (rule and model views, reload). Unset disables them outside the embedded mode.'),
+  shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 25000, 'Hard deadline for a graceful shutdown after SIGTERM.', 1000, 600000),
+  chunkSize: int('CHUNK_SIZE', 500, 'Transactions scored together: one Redis round trip and one model call per chunk.', 1, 10000),
+  reviewThreshold: num('REVIEW_THRESHOLD', 0.5, 'Final score at or above which a transaction is alerted for review.', 0, 1),
+  blockThreshold: num('BLOCK_THRESHOLD', 0.85, 'Final score at or above which the alert asks to block.', 0, 1),
+} satisfies Record<string, Field<unknown>>;
+
+type FieldValue<F> = F extends Field<infer T> ? T : never;
+export type Config = { -readonly [K in keyof typeof configFields]: FieldValue<(typeof configFields)[K]> };

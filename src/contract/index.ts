@@ -1,0 +1,4 @@
+export * from './schemas';
+export * from './validate';
+export * from './card';
+export * from './transaction';

@@ -1,0 +1,118 @@
+/**
+ * The v1 message contract: the one definition behind the JSON Schema files in `schemas/`, the runtime validators
+ * and the TypeScript types. Change a message here, then run `npm run schemas` to re-emit the public files
+ * (a unit test fails while they differ).
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+/** Every free-text field is bounded so a hostile producer cannot make us hold megabytes per message. */
+const id = (description: string, maxLength = 64) => Type.String({ minLength: 1, maxLength, description });
+const timestamp = (description: string) =>
+  Type.String({ format: 'date-time', maxLength: 40, description: `${description} ISO-8601 with a UTC offset, e.g. 2026-11-30T09:15:00+05:00.` });
+
+export const ChannelSchema = Type.Union([Type.Literal('pos'), Type.Literal('ecom'), Type.Literal('atm'), Type.Literal('moto')]);
+export const EntryModeSchema = Type.Union([
+  Type.Literal('chip'),
+  Type.Literal('contactless'),
+  Type.Literal('magstripe'),
+  Type.Literal('manual'),
+  Type.Literal('ecom'),
+]);
+
+export const TransactionV1 = Type.Object(
+  {
+    transactionId: id('Unique id of the authorisation; the deduplication key (Kafka delivers at least once).'),
+    timestamp: timestamp('Event time of the authorisation.'),
+    pan: Type.Optional(Type.String({ pattern: '^[0-9]{12,19}$', description: 'Primary account number, 12–19 digits. Exactly one of pan or cardId. Never stored: tokenized on arrival.' })),
+    cardId: Type.Optional(id("The bank's own card token. Exactly one of pan or cardId.", 128)),
+    amount: Type.Number({ exclusiveMinimum: 0, maximum: 1e12, description: 'Amount in major units of currency (e.g. 1520.50).' }),
+    currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code; defaults to DEFAULT_CURRENCY.' })),
+    accountId: Type.Optional(id('Account the card draws on.')),
+    merchantId: Type.Optional(id('Acquirer merchant id.')),
+    terminalId: Type.Optional(id('Terminal id (POS or ATM).')),
+    mcc: Type.Optional(Type.String({ pattern: '^[0-9]{4}$', description: 'Merchant category code, 4 digits.' })),
+    country: Type.Optional(Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2 country of the merchant.' })),
+    city: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'City of the merchant.' })),
+    latitude: Type.Optional(Type.Number({ minimum: -90, maximum: 90, description: 'Merchant or terminal latitude, degrees.' })),
+    longitude: Type.Optional(Type.Number({ minimum: -180, maximum: 180, description: 'Merchant or terminal longitude, degrees.' })),
+    channel: Type.Optional(ChannelSchema),
+    entryMode: Type.Optional(EntryModeSchema),
+    cardPresent: Type.Optional(Type.Boolean({ description: 'True when the card was physically present.' })),
+    approved: Type.Optional(Type.Boolean({ description: 'Issuer decision; declines matter for card testing. Defaults to true.' })),
+    deviceId: Type.Optional(id('Device fingerprint for card-not-present transactions.', 128)),
+    ip: Type.Optional(Type.String({ minLength: 2, maxLength: 45, description: 'Client IP for card-not-present transactions.' })),
+  },
+  {
+    $id: 'https://card-shield.dev/schemas/transaction.v1.json',
+    title: 'Card transaction v1',
+    description: 'Topic card-transactions; Kafka key = the card (PAN, cardId or the bank’s token) so a card stays on one partition. Unknown fields are ignored.',
+    oneOf: [{ required: ['pan'] }, { required: ['cardId'] }],
+  },
+);
+export type TransactionMessage = Static<typeof TransactionV1>;
+
+export const Reason = Type.Object(
+  {
+    code: Type.String({ description: 'Stable machine code, e.g. CARD_VELOCITY_10M or MODEL_FEATURE.' }),
+    message: Type.String({ description: 'Human sentence with the values, e.g. "7 transactions in 10 minutes (limit 5)".' }),
+    value: Type.Optional(Type.Number()),
+    threshold: Type.Optional(Type.Number()),
+  },
+  { additionalProperties: false },
+);
+export type Reason = Static<typeof Reason>;
+
+export const AlertType = Type.Union([Type.Literal('transaction'), Type.Literal('card-at-risk'), Type.Literal('compromised-point')]);
+export const Action = Type.Union([Type.Literal('review'), Type.Literal('block')]);
+export type Action = Static<typeof Action>;
+
+export const AlertV1 = Type.Object(
+  {
+    alertId: Type.String({ description: 'Deterministic: the same transaction and alert type always give the same id, so downstream systems can deduplicate redeliveries.' }),
+    type: AlertType,
+    transactionId: Type.Optional(Type.String()),
+    timestamp: timestamp('Event time of the transaction (or of the finding).'),
+    createdAt: timestamp('When card-shield created the alert.'),
+    cardToken: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$', description: 'HMAC-SHA-256 of the PAN (or cardId) under PAN_HMAC_KEY, hex.' })),
+    maskedPan: Type.Optional(Type.String({ pattern: '^[0-9]{6}[*]{2,9}[0-9]{4}$', description: 'First 6 and last 4 digits, when a PAN was given.' })),
+    accountId: Type.Optional(Type.String()),
+    merchantId: Type.Optional(Type.String()),
+    terminalId: Type.Optional(Type.String()),
+    score: Type.Number({ minimum: 0, maximum: 1 }),
+    action: Action,
+    reasons: Type.Array(Reason),
+    model: Type.Optional(Type.Object({ version: Type.String(), score: Type.Number({ minimum: 0, maximum: 1 }) })),
+    rulesVersion: Type.String(),
+  },
+  {
+    $id: 'https://card-shield.dev/schemas/alert.v1.json',
+    title: 'Fraud alert v1',
+    description: 'Topic fraud-alerts; Kafka key = cardToken.',
+  },
+);
+export type AlertMessage = Static<typeof AlertV1>;
+
+export const LabelV1 = Type.Object(
+  {
+    transactionId: id('The transaction this label is about.'),
+    pan: Type.Optional(Type.String({ pattern: '^[0-9]{12,19}$', description: 'Exactly one of pan or cardId.' })),
+    cardId: Type.Optional(id("The bank's own card token.", 128)),
+    label: Type.Union([Type.Literal('fraud'), Type.Literal('genuine')]),
+    reportedAt: timestamp('When the fraud (or its absence) was confirmed.'),
+    source: Type.Optional(Type.Union([Type.Literal('chargeback'), Type.Literal('customer'), Type.Literal('analyst')])),
+  },
+  {
+    $id: 'https://card-shield.dev/schemas/label.v1.json',
+    title: 'Fraud label v1',
+    description: 'Topic fraud-labels: confirmed fraud or confirmed genuine, from chargebacks, customers or analysts. Unknown fields are ignored.',
+    oneOf: [{ required: ['pan'] }, { required: ['cardId'] }],
+  },
+);
+export type LabelMessage = Static<typeof LabelV1>;
+
+/** The public schema files, by file name. */
+export const PUBLIC_SCHEMAS = {
+  'transaction.v1.json': TransactionV1,
+  'alert.v1.json': AlertV1,
+  'label.v1.json': LabelV1,
+} as const;
