@@ -1,0 +1,93 @@
+/**
+ * The only place that builds a kafkajs client. kafkajs 2.2.4 is unmaintained, so the rest of the service talks to
+ * the small interfaces in src/consumer and src/alerts (and `TopicProducer` here) and the client can be swapped.
+ */
+import { readFileSync } from 'node:fs';
+import { Kafka, logLevel, type KafkaConfig, type Producer, type SASLOptions, type IHeaders } from 'kafkajs';
+import type { Config } from '../config/schema';
+import { BrokerError } from '../errors';
+import type { Logger } from '../telemetry/logger';
+
+export type KafkaSettings = Pick<
+  Config,
+  'kafkaBrokers' | 'kafkaClientId' | 'kafkaSaslMechanism' | 'kafkaSaslUsername' | 'kafkaSaslPassword' | 'kafkaTls' | 'kafkaTlsCaFile' | 'kafkaTlsRejectUnauthorized'
+>;
+
+export function createKafka(settings: KafkaSettings, logger?: Logger): Kafka {
+  const config: KafkaConfig = {
+    clientId: settings.kafkaClientId,
+    brokers: settings.kafkaBrokers,
+    logLevel: logLevel.WARN,
+    retry: { initialRetryTime: 300, retries: 8 },
+  };
+  if (logger) {
+    const log = logger.child({ component: 'kafkajs' });
+    config.logCreator = () => ({ level, log: entry }) => {
+      const { message, ...extra } = entry;
+      if (level === logLevel.ERROR) log.error(extra, message);
+      else if (level === logLevel.WARN) log.warn(extra, message);
+      else log.debug(extra, message);
+    };
+  }
+  if (settings.kafkaTls) {
+    config.ssl = {
+      rejectUnauthorized: settings.kafkaTlsRejectUnauthorized,
+      ...(settings.kafkaTlsCaFile ? { ca: [readFileSync(settings.kafkaTlsCaFile, 'utf8')] } : {}),
+    };
+  }
+  if (settings.kafkaSaslMechanism) {
+    config.sasl = {
+      mechanism: settings.kafkaSaslMechanism,
+      username: settings.kafkaSaslUsername ?? '',
+      password: settings.kafkaSaslPassword ?? '',
+    } as SASLOptions;
+  }
+  return new Kafka(config);
+}
+
+export interface OutgoingMessage {
+  key: string | Buffer | null;
+  value: string | Buffer;
+  headers?: IHeaders;
+}
+
+/** Awaited, acknowledged produce. `send` resolves only when every in-sync replica has the messages (acks=-1). */
+export interface TopicProducer {
+  send(topic: string, messages: OutgoingMessage[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export async function connectProducer(kafka: Kafka): Promise<TopicProducer> {
+  // Idempotent producer with one request in flight: retries cannot reorder or duplicate (kafkajs #598, #1005).
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+  return {
+    async send(topic, messages) {
+      if (messages.length === 0) return;
+      try {
+        await producer.send({ topic, messages, acks: -1 });
+      } catch (error) {
+        throw new BrokerError(`produce to ${topic} failed: ${(error as Error).message}`, error);
+      }
+    },
+    disconnect: () => producer.disconnect(),
+  };
+}
+
+/** Creates the topics that do not exist yet; existing ones are left as they are. */
+export async function ensureTopics(kafka: Kafka, topics: Array<{ topic: string; numPartitions?: number }>): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.topic));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.numPartitions ?? 3, replicationFactor: -1 })),
+      });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
