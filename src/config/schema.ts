@@ -33,7 +33,7 @@ export const configFields = {
   modelDir: optionalStr('MODEL_DIR', 'Directory of the TensorFlow.js model (model.json, weights, metadata.json). Unset: rules only.'),
   // Service
   httpPort: int('HTTP_PORT', 8080, 'Port of health, readiness, metrics and the HTTP API.', 0, 65535),
-  logLevel: oneOf('LOG_LEVEL', 'info', 'Log level.', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),
+  logLevel: oneOf('LOG_LEVEL', 'info', 'Least severe level that is logged (JSON lines on stdout).', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),
   adminToken: optionalStr('ADMIN_TOKEN', 'Bearer token required by the admin endpoints (rule and model views, reload). Unset disables them outside the embedded mode.'),
   shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 25000, 'Hard deadline for a graceful shutdown after SIGTERM.', 1000, 600000),
   chunkSize: int('CHUNK_SIZE', 500, 'Transactions scored together: one Redis round trip and one model call per chunk.', 1, 10000),

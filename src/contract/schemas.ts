@@ -10,14 +10,12 @@ const id = (description: string, maxLength = 64) => Type.String({ minLength: 1, 
 const timestamp = (description: string) =>
   Type.String({ format: 'date-time', maxLength: 40, description: `${description} ISO-8601 with a UTC offset, e.g. 2026-11-30T09:15:00+05:00.` });
 
-export const ChannelSchema = Type.Union([Type.Literal('pos'), Type.Literal('ecom'), Type.Literal('atm'), Type.Literal('moto')]);
-export const EntryModeSchema = Type.Union([
-  Type.Literal('chip'),
-  Type.Literal('contactless'),
-  Type.Literal('magstripe'),
-  Type.Literal('manual'),
-  Type.Literal('ecom'),
-]);
+/** A closed set of strings, emitted as a JSON Schema `enum` (one clear error instead of one per alternative). */
+const stringEnum = <const T extends readonly string[]>(values: T, description?: string) =>
+  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...(description ? { description } : {}) });
+
+export const ChannelSchema = stringEnum(['pos', 'ecom', 'atm', 'moto'] as const, 'Channel of the authorisation.');
+export const EntryModeSchema = stringEnum(['chip', 'contactless', 'magstripe', 'manual', 'ecom'] as const, 'How the card data was read.');
 
 export const TransactionV1 = Type.Object(
   {
@@ -62,8 +60,8 @@ export const Reason = Type.Object(
 );
 export type Reason = Static<typeof Reason>;
 
-export const AlertType = Type.Union([Type.Literal('transaction'), Type.Literal('card-at-risk'), Type.Literal('compromised-point')]);
-export const Action = Type.Union([Type.Literal('review'), Type.Literal('block')]);
+export const AlertType = stringEnum(['transaction', 'card-at-risk', 'compromised-point'] as const);
+export const Action = stringEnum(['review', 'block'] as const);
 export type Action = Static<typeof Action>;
 
 export const AlertV1 = Type.Object(
@@ -97,9 +95,9 @@ export const LabelV1 = Type.Object(
     transactionId: id('The transaction this label is about.'),
     pan: Type.Optional(Type.String({ pattern: '^[0-9]{12,19}$', description: 'Exactly one of pan or cardId.' })),
     cardId: Type.Optional(id("The bank's own card token.", 128)),
-    label: Type.Union([Type.Literal('fraud'), Type.Literal('genuine')]),
+    label: stringEnum(['fraud', 'genuine'] as const),
     reportedAt: timestamp('When the fraud (or its absence) was confirmed.'),
-    source: Type.Optional(Type.Union([Type.Literal('chargeback'), Type.Literal('customer'), Type.Literal('analyst')])),
+    source: Type.Optional(stringEnum(['chargeback', 'customer', 'analyst'] as const)),
   },
   {
     $id: 'https://card-shield.dev/schemas/label.v1.json',

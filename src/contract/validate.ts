@@ -37,6 +37,8 @@ function describe(error: ErrorObject): ValidationError {
       return { path: `${path}/${String(error.params.missingProperty)}`, message: 'is required' };
     case 'oneOf':
       return { path, message: 'must have exactly one of pan or cardId' };
+    case 'enum':
+      return { path, message: `must be one of ${(error.params.allowedValues as unknown[]).join(', ')}` };
     case 'pattern':
       // Never echo the rejected value: it may be a malformed PAN.
       return { path, message: `does not match the expected format` };
