@@ -30,7 +30,8 @@ export const configFields = {
   maxMessageBytes: int('MAX_MESSAGE_BYTES', 65536, 'Largest transaction message accepted; larger ones go to the dead-letter topic.', 1024, 10485760),
   // Scoring
   rulesFile: str('RULES_FILE', 'rules/default.yaml', 'YAML rule set; watched and hot-reloaded.'),
-  modelDir: optionalStr('MODEL_DIR', 'Directory of the TensorFlow.js model (model.json, weights, metadata.json). Unset: rules only.'),
+  modelDir: str('MODEL_DIR', 'models/default', 'Directory of the TensorFlow.js model (model.json, weights.bin, metadata.json); `none` scores with rules only.'),
+  alertSuppressionSeconds: int('ALERT_SUPPRESSION_SECONDS', 3600, 'A card yields at most one alert per this many seconds of event time, unless the action escalates (review → block).', 0, 30 * 86400),
   // Service
   httpPort: int('HTTP_PORT', 8080, 'Port of health, readiness, metrics and the HTTP API.', 0, 65535),
   logLevel: oneOf('LOG_LEVEL', 'info', 'Least severe level that is logged (JSON lines on stdout).', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),

@@ -1,6 +1,6 @@
 /**
  * The v1 message contract: the one definition behind the JSON Schema files in `schemas/`, the runtime validators
- * and the TypeScript types. Change a message here, then run `npm run schemas` to re-emit the public files
+ * and the TypeScript types. Change a message here, then run `npm run docs` to re-emit the public files
  * (a unit test fails while they differ).
  */
 import { Type, type Static } from '@sinclair/typebox';

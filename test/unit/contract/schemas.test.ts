@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { publicSchemaFiles } from '../../../src/contract/json-schema';
 
 describe('public schema files', () => {
-  it.each(Object.entries(publicSchemaFiles()))('schemas/%s matches src/contract (run `npm run schemas` after a change)', (name, text) => {
+  it.each(Object.entries(publicSchemaFiles()))('schemas/%s matches src/contract (run `npm run docs` after a change)', (name, text) => {
     expect(readFileSync(join(__dirname, '..', '..', '..', 'schemas', name), 'utf8')).toBe(text);
   });
 });

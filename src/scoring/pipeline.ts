@@ -1,0 +1,127 @@
+/**
+ * Scoring one chunk of transactions, the same code for the Kafka consumer, the embedded HTTP mode, the demo and
+ * backtests: one state round trip → rules → one model call → decision policy → alerts (suppressed, awaited) →
+ * every decision to the scores sink when there is one. It returns only after every side effect is acknowledged,
+ * so the caller may then commit.
+ */
+import type { AlertMessage, Reason } from '../contract/schemas';
+import type { CardTransaction } from '../contract/transaction';
+import { transactionAlert } from '../alerts/alert';
+import { actionLevel, type AlertSuppressor } from '../alerts/suppression';
+import type { AlertSink, DecisionRecord, DecisionSink } from '../alerts/sinks';
+import { decide, type Decision, type DecisionPolicy } from '../decision/policy';
+import type { ModelScorer } from '../model/scorer';
+import type { RuleHit, RuleSet } from '../rules';
+import type { FeatureStore } from '../state/store';
+import type { Telemetry } from '../telemetry/events';
+
+export interface ScoringDependencies {
+  store: FeatureStore;
+  /** The rule set in force now (hot-reloaded underneath). */
+  rules(): RuleSet;
+  /** The model in force now, or undefined for rules only. */
+  model(): ModelScorer | undefined;
+  policy: DecisionPolicy;
+  suppressor: AlertSuppressor;
+  alerts: AlertSink;
+  decisions?: DecisionSink;
+  telemetry: Telemetry;
+  /** Wall clock, epoch ms (alert createdAt, latency metrics). */
+  now(): number;
+  /** How many model-feature reasons an alert carries. */
+  modelReasons?: number;
+}
+
+export interface ScoredTransaction {
+  txn: CardTransaction;
+  features: Float64Array;
+  /** The transaction was already applied (a redelivery): state unchanged, decision recomputed, alert id the same. */
+  duplicate: boolean;
+  hits: RuleHit[];
+  modelScore?: number;
+  decision: Decision;
+  /** The alert when the decision was review or block, published unless suppressed. */
+  alert?: AlertMessage;
+  suppressed: boolean;
+}
+
+export async function scoreChunk(deps: ScoringDependencies, txns: readonly CardTransaction[]): Promise<ScoredTransaction[]> {
+  if (txns.length === 0) return [];
+  const started = performance.now();
+  const applied = await deps.store.applyBatch(txns);
+  const ruleSet = deps.rules();
+  const model = deps.model();
+  const features = applied.map((a) => a.features);
+  const modelScores = model ? model.scoreBatch(features) : undefined;
+
+  const scored: ScoredTransaction[] = txns.map((txn, i) => {
+    const hits = ruleSet.evaluate(txn, features[i]);
+    const modelScore = modelScores ? modelScores[i] : undefined;
+    const decision = decide({ hits, modelScore }, deps.policy);
+    return { txn, features: features[i], duplicate: applied[i].duplicate, hits, modelScore, decision, suppressed: false };
+  });
+
+  // Explanations cost (features + 1) model rows per row: only for the rows that alert, in one call.
+  const alerting = scored.filter((s) => s.decision.action !== 'allow');
+  if (model && alerting.length > 0) {
+    const explanations = model.explain(alerting.map((s) => s.features), deps.modelReasons ?? 3);
+    alerting.forEach((s, i) => {
+      s.decision = decide({ hits: s.hits, modelScore: s.modelScore, modelReasons: explanations[i] }, deps.policy);
+    });
+  }
+  const createdAtMs = deps.now();
+  const candidates = alerting.filter((s) => s.decision.action !== 'allow');
+  for (const s of candidates) {
+    s.alert = transactionAlert({
+      txn: s.txn,
+      score: s.decision.score,
+      action: s.decision.action as 'review' | 'block',
+      reasons: s.decision.reasons,
+      rulesVersion: ruleSet.version,
+      model: model && s.modelScore !== undefined ? { version: model.version, score: s.modelScore } : undefined,
+      createdAtMs,
+    });
+  }
+  const verdicts = await deps.suppressor.check(
+    candidates.map((s) => ({ cardToken: s.txn.cardToken, alertId: s.alert!.alertId, eventTimeMs: s.txn.eventTimeMs, level: actionLevel(s.alert!.action) })),
+  );
+  const toPublish: AlertMessage[] = [];
+  candidates.forEach((s, i) => {
+    if (verdicts[i] === 'suppressed') s.suppressed = true;
+    else toPublish.push(s.alert!);
+  });
+
+  await Promise.all([
+    deps.alerts.publish(toPublish),
+    deps.decisions ? deps.decisions.publish(scored.map((s) => decisionRecord(s, ruleSet.version, model?.version))) : undefined,
+  ]);
+
+  emitTelemetry(deps, scored, toPublish, candidates.length - toPublish.length, (performance.now() - started) / 1000);
+  return scored;
+}
+
+function decisionRecord(s: ScoredTransaction, rulesVersion: string, modelVersion: string | undefined): DecisionRecord {
+  return {
+    transactionId: s.txn.transactionId,
+    cardToken: s.txn.cardToken,
+    timestamp: s.txn.timestamp,
+    score: s.decision.score,
+    action: s.decision.action,
+    reasons: s.decision.reasons.map((r: Reason) => r.code),
+    ...(s.modelScore !== undefined ? { modelScore: s.modelScore, modelVersion } : {}),
+    rulesVersion,
+    alertId: s.alert && !s.suppressed ? s.alert.alertId : undefined,
+  };
+}
+
+function emitTelemetry(deps: ScoringDependencies, scored: ScoredTransaction[], published: AlertMessage[], suppressed: number, seconds: number): void {
+  const { telemetry } = deps;
+  const now = deps.now();
+  const perTransaction = seconds / scored.length;
+  for (const s of scored) {
+    telemetry.emit('scorer.decision', { action: s.decision.action, seconds: perTransaction, score: s.decision.score, modelScore: s.modelScore });
+    telemetry.emit('scorer.event_to_decision', { seconds: Math.max(0, now - s.txn.eventTimeMs) / 1000 });
+    for (const hit of s.hits) telemetry.emit('scorer.rule_hit', { rule: hit.ruleId, action: hit.action, shadow: hit.shadow });
+  }
+  if (suppressed > 0) telemetry.emit('alerts.suppressed', { count: suppressed });
+}

@@ -1,0 +1,251 @@
+/**
+ * The composition root: the one place that builds and wires every part. `startService` runs the real service
+ * in-process (the CLI entry, the demo and the end-to-end tests all call it); `stop` closes in reverse order.
+ *
+ * Modes:
+ * - kafka: KAFKA_BROKERS set. Transactions and labels from Kafka, state in Redis (shared by every instance),
+ *   alerts to Kafka. Offsets are committed only after the state write and the alert produce are acknowledged.
+ * - embedded: no KAFKA_BROKERS. Transactions by POST /v1/transactions, alerts at GET /v1/alerts; state in memory
+ *   (or in Redis when REDIS_URL is set). For the demo and for trying rules; one process, nothing shared.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadConfig, modeOf, type Mode } from './config/load';
+import type { Config } from './config/schema';
+import { ConfigError, StateUnavailableError } from './errors';
+import { Telemetry } from './telemetry/events';
+import { createLogger, type Logger } from './telemetry/logger';
+import { createMetrics } from './telemetry/metrics';
+import { createRulesHolder, type RulesHolder } from './rules';
+import { createModelSlot, type ModelSlot } from './model/scorer';
+import { FEATURE_INDEX, FEATURE_NAMES } from './state/features';
+import { createMemoryStore } from './state/memory-store';
+import { createRedisStore } from './state/redis-store';
+import { connectRedis } from './state/redis-connection';
+import type { FeatureStore } from './state/store';
+import { createMemorySuppressor, type AlertSuppressor } from './alerts/suppression';
+import { createRedisSuppressor } from './alerts/redis-suppressor';
+import { RecentAlerts, fanOut, kafkaAlertSink, kafkaDecisionSink, type AlertSink, type DecisionSink } from './alerts/sinks';
+import { connectProducer, createKafka, ensureTopics, type TopicProducer } from './kafka/client';
+import { startBatchConsumer, type RunningConsumer } from './consumer/batch-consumer';
+import { transactionChunkHandler, labelChunkHandler } from './consumer/handlers';
+import { createMessageDecoders, splitBody, formatErrors } from './scoring/ingest';
+import { scoreChunk, type ScoringDependencies } from './scoring/pipeline';
+import { createHttpApp, type IngestResult } from './http/app';
+
+export interface StartOptions {
+  /** Settings that win over the environment (tests: their own topics, groups and key prefixes). */
+  overrides?: Partial<Config>;
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  /** Create missing topics at start (development and tests; production topics are provisioned by their owners). */
+  createTopics?: boolean;
+}
+
+export interface RunningService {
+  config: Config;
+  mode: Mode;
+  /** The HTTP port actually bound (HTTP_PORT=0 picks a free one). */
+  port: number;
+  telemetry: Telemetry;
+  /** Resolves with the reason when the service can no longer work and must exit (e.g. the consumer crashed). */
+  fatal: Promise<Error>;
+  /** Scores transactions in-process (embedded mode, the demo, backtests). */
+  scoreMessages(body: string): Promise<IngestResult>;
+  stop(): Promise<void>;
+}
+
+export async function startService(options: StartOptions = {}): Promise<RunningService> {
+  const config = loadConfig(options.env ?? process.env, options.overrides);
+  const mode = modeOf(config);
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const telemetry = new Telemetry();
+  const metrics = createMetrics(telemetry);
+  const closers: Array<{ name: string; close: () => Promise<void> | void }> = [];
+  const close = async () => {
+    for (const { name, close: closeOne } of closers.reverse()) {
+      try {
+        await closeOne();
+      } catch (error) {
+        logger.warn({ err: error, component: name }, 'error while closing');
+      }
+    }
+  };
+  let resolveFatal!: (error: Error) => void;
+  const fatal = new Promise<Error>((r) => (resolveFatal = r));
+
+  try {
+    closers.push({ name: 'metrics', close: () => metrics.detach() });
+    let panHmacKey = config.panHmacKey;
+    if (panHmacKey === undefined) {
+      // Embedded mode only (loadConfig requires the key otherwise): tokens are valid for this process alone.
+      panHmacKey = randomBytes(32);
+      logger.warn('PAN_HMAC_KEY is not set: using a random key for this process; card tokens will differ after a restart');
+    }
+
+    const rules: RulesHolder = await createRulesHolder({ file: resolve(config.rulesFile), featureIndex: FEATURE_INDEX, telemetry, logger });
+    closers.push({ name: 'rules', close: () => rules.close() });
+
+    let model: ModelSlot | undefined;
+    if (config.modelDir !== 'none') {
+      const dir = resolve(config.modelDir);
+      if (!existsSync(dir)) throw new ConfigError('MODEL_DIR', `${config.modelDir} does not exist (set MODEL_DIR=none to score with rules only)`);
+      model = await createModelSlot(dir, { catalog: FEATURE_NAMES, telemetry });
+      logger.info({ version: model.current.version, backend: model.current.backend.detail }, 'model loaded');
+      closers.push({ name: 'model', close: () => model?.dispose() });
+    } else logger.info('MODEL_DIR=none: scoring with rules only');
+
+    const hasRedis = config.redisUrl !== undefined || config.redisClusterNodes.length > 0;
+    let store: FeatureStore;
+    let suppressor: AlertSuppressor;
+    const suppressionMs = config.alertSuppressionSeconds * 1000;
+    if (hasRedis) {
+      const redis = connectRedis(config);
+      closers.push({ name: 'redis', close: () => void redis.disconnect() });
+      store = createRedisStore(redis, { keyPrefix: config.redisKeyPrefix, telemetry });
+      suppressor = createRedisSuppressor(redis, { keyPrefix: config.redisKeyPrefix, periodMs: suppressionMs });
+      logger.info({ redis: config.redisClusterNodes.length > 0 ? 'cluster' : 'single' }, 'state in Redis');
+    } else {
+      store = createMemoryStore();
+      suppressor = createMemorySuppressor(suppressionMs);
+      logger.warn('state lives in memory: it is lost on exit and not shared between processes (embedded mode)');
+    }
+    closers.push({ name: 'store', close: () => store.close() });
+
+    const recent = new RecentAlerts(1000);
+    let alertSink: AlertSink = recent;
+    let decisionSink: DecisionSink | undefined;
+    let producer: TopicProducer | undefined;
+    const kafka = mode === 'kafka' ? createKafka(config, logger) : undefined;
+    if (kafka) {
+      if (options.createTopics) {
+        await ensureTopics(kafka, [config.transactionsTopic, config.alertsTopic, config.labelsTopic, config.dlqTopic, config.scoresTopic]
+          .filter((t): t is string => t !== undefined)
+          .map((topic) => ({ topic })));
+      }
+      producer = await connectProducer(kafka);
+      const connected = producer;
+      closers.push({ name: 'producer', close: () => connected.disconnect() });
+      alertSink = fanOut(kafkaAlertSink(producer, config.alertsTopic, telemetry, Date.now), recent);
+      if (config.scoresTopic) decisionSink = kafkaDecisionSink(producer, config.scoresTopic);
+    }
+
+    const scoring: ScoringDependencies = {
+      store,
+      rules: () => rules.current(),
+      model: () => model?.current,
+      policy: { reviewThreshold: config.reviewThreshold, blockThreshold: config.blockThreshold },
+      suppressor,
+      alerts: alertSink,
+      decisions: decisionSink,
+      telemetry,
+      now: Date.now,
+    };
+    const decoders = createMessageDecoders({ panHmacKey, defaultCurrency: config.defaultCurrency, maxMessageBytes: config.maxMessageBytes });
+
+    async function scoreMessages(body: string): Promise<IngestResult> {
+      const lines = splitBody(body);
+      if (lines === undefined) return { status: 400, body: { error: 'body must be a JSON array of transactions or NDJSON' } };
+      const rejected: Array<{ index: number; reason: string; errors: string }> = [];
+      const accepted: Parameters<typeof scoreChunk>[1][number][] = [];
+      lines.forEach((line, index) => {
+        const decoded = decoders.transaction(line);
+        if (decoded.ok) accepted.push(decoded.value);
+        else rejected.push({ index, reason: decoded.reason, errors: formatErrors(decoded.errors) });
+      });
+      const decisions = [];
+      for (let i = 0; i < accepted.length; i += config.chunkSize) {
+        for (const s of await scoreChunk(scoring, accepted.slice(i, i + config.chunkSize))) {
+          decisions.push({
+            transactionId: s.txn.transactionId,
+            cardToken: s.txn.cardToken,
+            action: s.decision.action,
+            score: s.decision.score,
+            reasons: s.decision.reasons,
+            ...(s.modelScore !== undefined ? { modelScore: s.modelScore } : {}),
+            ...(s.alert ? { alertId: s.alert.alertId, suppressed: s.suppressed } : {}),
+            duplicate: s.duplicate,
+          });
+        }
+      }
+      return { status: 200, body: { decisions, rejected } };
+    }
+
+    const consumers: RunningConsumer[] = [];
+    let stateReachable = true;
+    const app = createHttpApp({
+      logger,
+      registry: metrics.registry,
+      alive: () => true,
+      async readiness() {
+        const checks: Record<string, boolean> = { rules: true, model: config.modelDir === 'none' || model !== undefined };
+        try {
+          await store.ping();
+          stateReachable = true;
+        } catch (error) {
+          stateReachable = !(error instanceof StateUnavailableError);
+        }
+        checks.state = stateReachable;
+        if (mode === 'kafka') checks.consumers = consumers.length === 2 && consumers.every((c) => c.isHealthy());
+        return { ready: Object.values(checks).every(Boolean), checks };
+      },
+      ingest: mode === 'embedded' ? scoreMessages : undefined,
+      recentAlerts: (limit) => recent.latest(limit),
+      rules: () => rules.describe(),
+      model: () => (model ? { version: model.current.version, backend: model.current.backend, metadata: model.current.metadata } : { model: 'none' }),
+      adminToken: config.adminToken,
+      adminOpen: mode === 'embedded',
+      maxBodyBytes: 16 * 1024 * 1024,
+    });
+    const server: Server = await new Promise((resolveListen, reject) => {
+      const listening = app.listen(config.httpPort, '0.0.0.0', () => resolveListen(listening));
+      listening.once('error', reject);
+    });
+    closers.push({ name: 'http', close: () => new Promise<void>((r) => server.close(() => r())) });
+    const port = (server.address() as AddressInfo).port;
+
+    if (kafka && producer) {
+      const transactions = await startBatchConsumer({
+        kafka,
+        groupId: config.kafkaGroupId,
+        topic: config.transactionsTopic,
+        chunkSize: config.chunkSize,
+        telemetry,
+        logger,
+        handler: transactionChunkHandler({ decoders, scoring, producer, dlqTopic: config.dlqTopic, telemetry, logger }),
+      });
+      consumers.push(transactions);
+      closers.push({ name: 'transactions-consumer', close: () => transactions.stop() });
+      const labels = await startBatchConsumer({
+        kafka,
+        groupId: `${config.kafkaGroupId}.labels`,
+        topic: config.labelsTopic,
+        chunkSize: config.chunkSize,
+        telemetry,
+        logger,
+        handler: labelChunkHandler({ decoders, store, producer, dlqTopic: config.dlqTopic, telemetry }),
+      });
+      consumers.push(labels);
+      closers.push({ name: 'labels-consumer', close: () => labels.stop() });
+      void Promise.race(consumers.map((c) => c.crashed)).then(resolveFatal);
+    }
+
+    logger.info({ mode, port, rulesVersion: rules.current().version, model: model?.current.version ?? 'none' }, 'card-shield started');
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      mode,
+      port,
+      telemetry,
+      fatal,
+      scoreMessages,
+      stop: () => (stopping ??= close().then(() => logger.info('card-shield stopped'))),
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
