@@ -1,0 +1,63 @@
+/**
+ * Alert suppression shared by every instance: one Lua call per candidate (src/alerts/lua/suppressAlert-1.lua), all
+ * candidates of a chunk in one pipeline. Calls for one card run in order, so two alerts of one chunk see each other.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Cluster, Redis } from 'ioredis';
+import { StateUnavailableError } from '../errors';
+import type { AlertSuppressor, SuppressionVerdict } from './suppression';
+
+/** Replies of suppressAlert-1.lua. */
+export enum SuppressionReply {
+  Suppressed = 0,
+  New = 1,
+  Escalated = 2,
+  Redelivered = 3,
+}
+
+const VERDICT: Record<SuppressionReply, SuppressionVerdict> = {
+  [SuppressionReply.Suppressed]: 'suppressed',
+  [SuppressionReply.New]: 'new',
+  [SuppressionReply.Escalated]: 'escalated',
+  [SuppressionReply.Redelivered]: 'redelivered',
+};
+
+/** Versioned so two deployed versions never run each other's script. */
+const COMMAND = 'cardshieldSuppressAlert_v1';
+
+type SuppressingClient = (Redis | Cluster) & {
+  [COMMAND](key: string, alertId: string, eventMs: number, level: number, periodMs: number, ttlMs: number): Promise<number>;
+};
+
+/** The card's suppression key; the `{card:…}` hash tag puts it in the card's Redis Cluster slot. */
+export function suppressionKey(keyPrefix: string, cardToken: string): string {
+  return `${keyPrefix}{card:${cardToken}}:alerted`;
+}
+
+export function createRedisSuppressor(redis: Redis | Cluster, options: { keyPrefix: string; periodMs: number }): AlertSuppressor {
+  if (!(COMMAND in redis)) {
+    redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: readFileSync(join(__dirname, 'lua', 'suppressAlert-1.lua'), 'utf8') });
+  }
+  const client = redis as SuppressingClient;
+  // Two periods of wall time: enough for any event-time comparison the record can still win.
+  const ttlMs = Math.max(60_000, options.periodMs * 2);
+  return {
+    async check(candidates) {
+      if (candidates.length === 0) return [];
+      const pipeline = client.pipeline() as unknown as Record<string, (...args: unknown[]) => void> & { exec(): Promise<Array<[Error | null, unknown]> | null> };
+      for (const c of candidates) pipeline[COMMAND](suppressionKey(options.keyPrefix, c.cardToken), c.alertId, c.eventTimeMs, c.level, options.periodMs, ttlMs);
+      let replies: Array<[Error | null, unknown]> | null;
+      try {
+        replies = await pipeline.exec();
+      } catch (error) {
+        throw new StateUnavailableError(`alert suppression failed: ${(error as Error).message}`, error);
+      }
+      if (replies === null) throw new StateUnavailableError('alert suppression failed: the pipeline was discarded');
+      return replies.map(([error, reply]) => {
+        if (error) throw new StateUnavailableError(`alert suppression failed: ${error.message}`, error);
+        return VERDICT[Number(reply) as SuppressionReply];
+      });
+    },
+  };
+}
