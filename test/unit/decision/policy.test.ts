@@ -1,0 +1,140 @@
+import fc from 'fast-check';
+import type { Reason } from '../../../src/contract/schemas';
+import { decide, type DecisionAction } from '../../../src/decision/policy';
+import type { RuleHit } from '../../../src/rules';
+
+const policy = { reviewThreshold: 0.5, blockThreshold: 0.85 };
+
+function hit(ruleId: string, score: number, action: 'review' | 'block' = 'review', shadow = false): RuleHit {
+  return { ruleId, score, action, shadow, reason: { code: ruleId.toUpperCase(), message: `${ruleId} fired` } };
+}
+
+const modelReasons: Reason[] = [
+  { code: 'MODEL_FEATURE', message: 'card.count_1h is unusually high', value: 9 },
+  { code: 'MODEL_FEATURE', message: 'txn.amount is unusually high', value: 250000 },
+];
+const codes = (reasons: Reason[]) => reasons.map((r) => r.code);
+
+describe('decide', () => {
+  it('allows a transaction nothing fired on, with score 0 and no reasons', () => {
+    expect(decide({ hits: [] }, policy)).toEqual({ score: 0, action: 'allow', reasons: [], ruleScore: 0 });
+  });
+
+  it('works on rules alone: one hit scores its own score', () => {
+    const decision = decide({ hits: [hit('velocity', 0.6)] }, policy);
+    expect(decision).toMatchObject({ score: 0.6, ruleScore: 0.6, action: 'review' });
+    expect(codes(decision.reasons)).toEqual(['VELOCITY']);
+  });
+
+  it('combines hits as independent evidence: two 0.45s reach review together, not alone', () => {
+    expect(decide({ hits: [hit('a', 0.45)] }, policy).action).toBe('review'); // the rule's own review action
+    const together = decide({ hits: [hit('a', 0.45), hit('b', 0.45)] }, policy);
+    expect(together.score).toBeCloseTo(1 - 0.55 * 0.55, 12);
+    expect(together.action).toBe('review');
+    expect(decide({ hits: [hit('a', 0.7), hit('b', 0.6)] }, policy)).toMatchObject({ score: expect.closeTo(0.88, 12), action: 'block' });
+  });
+
+  it('treats the model as one more piece of evidence that can raise but never lower the rules', () => {
+    const rulesOnly = decide({ hits: [hit('a', 0.6)] }, policy);
+    const withConfidentModel = decide({ hits: [hit('a', 0.6)], modelScore: 0.7 }, policy);
+    const withDoubtingModel = decide({ hits: [hit('a', 0.6)], modelScore: 0 }, policy);
+    expect(withConfidentModel.score).toBeCloseTo(1 - 0.4 * 0.3, 12);
+    expect(withConfidentModel.action).toBe('block');
+    expect(withConfidentModel.ruleScore).toBe(0.6);
+    expect(withDoubtingModel.score).toBe(rulesOnly.score);
+  });
+
+  it('scores on the model alone when no rule fired', () => {
+    expect(decide({ hits: [], modelScore: 0.3 }, policy)).toMatchObject({ score: 0.3, action: 'allow' });
+    expect(decide({ hits: [], modelScore: 0.5 }, policy)).toMatchObject({ score: 0.5, action: 'review' });
+    expect(decide({ hits: [], modelScore: 0.85 }, policy)).toMatchObject({ score: 0.85, action: 'block' });
+  });
+
+  it("lets a block rule force block whatever the thresholds, keeping the score as the evidence", () => {
+    const decision = decide({ hits: [hit('blocked_card', 0.3, 'block')] }, { reviewThreshold: 0.9, blockThreshold: 0.99 });
+    expect(decision).toMatchObject({ action: 'block', score: 0.3 });
+  });
+
+  it('lets a review rule ask for at least review even below the review threshold', () => {
+    expect(decide({ hits: [hit('first_foreign', 0.2)] }, policy)).toMatchObject({ action: 'review', score: 0.2 });
+  });
+
+  it('ignores shadow hits entirely', () => {
+    const decision = decide({ hits: [hit('tuning', 0.99, 'block', true)] }, policy);
+    expect(decision).toEqual({ score: 0, action: 'allow', reasons: [], ruleScore: 0 });
+    expect(decide({ hits: [hit('tuning', 0.99, 'block', true), hit('live', 0.6)] }, policy)).toMatchObject({ score: 0.6, action: 'review' });
+  });
+
+  it('lists rule reasons strongest first, file order between equals', () => {
+    const decision = decide({ hits: [hit('weak', 0.2), hit('strong', 0.7), hit('also_weak', 0.2)] }, policy);
+    expect(codes(decision.reasons)).toEqual(['STRONG', 'WEAK', 'ALSO_WEAK']);
+  });
+
+  it("lists the model's reasons, in score order, when the model alone reaches review or beats the strongest rule", () => {
+    expect(codes(decide({ hits: [hit('strong', 0.9), hit('weak', 0.2)], modelScore: 0.6, modelReasons }, policy).reasons)).toEqual([
+      'STRONG',
+      'MODEL_FEATURE',
+      'MODEL_FEATURE',
+      'WEAK',
+    ]);
+    expect(codes(decide({ hits: [hit('weak', 0.3)], modelScore: 0.4, modelReasons }, policy).reasons)).toEqual(['MODEL_FEATURE', 'MODEL_FEATURE', 'WEAK']);
+    expect(codes(decide({ hits: [], modelScore: 0.7, modelReasons }, policy).reasons)).toEqual(['MODEL_FEATURE', 'MODEL_FEATURE']);
+  });
+
+  it("leaves the model's reasons out when it is not a main cause", () => {
+    expect(codes(decide({ hits: [hit('velocity', 0.6)], modelScore: 0.1, modelReasons }, policy).reasons)).toEqual(['VELOCITY']);
+    expect(decide({ hits: [], modelScore: 0.2, modelReasons }, policy).reasons).toEqual([]);
+  });
+
+  it('treats the thresholds as inclusive', () => {
+    expect(decide({ hits: [], modelScore: 0.5 }, policy).action).toBe('review');
+    expect(decide({ hits: [], modelScore: 0.4999 }, policy).action).toBe('allow');
+  });
+
+  it.each([NaN, -0.1, 1.1, Infinity])('refuses a model score of %p instead of quietly allowing', (modelScore) => {
+    expect(() => decide({ hits: [], modelScore }, policy)).toThrow(/model score must be a number from 0 to 1/);
+  });
+
+  describe('properties', () => {
+    const hitArb = fc.record({
+      ruleId: fc.constantFrom('a', 'b', 'c', 'd'),
+      score: fc.double({ min: 0, max: 1, noNaN: true }),
+      action: fc.constantFrom<'review' | 'block'>('review', 'block'),
+      shadow: fc.boolean(),
+      reason: fc.constant({ code: 'X', message: 'x' }),
+    });
+    const thresholdsArb = fc
+      .tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }))
+      .map(([a, b]) => ({ reviewThreshold: Math.min(a, b), blockThreshold: Math.max(a, b) }));
+    const modelArb = fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined });
+    const rank: Record<DecisionAction, number> = { allow: 0, review: 1, block: 2 };
+
+    it('keeps the score within 0–1, never below any live hit or the model, and the action at least every live hit asks', () => {
+      fc.assert(
+        fc.property(fc.array(hitArb, { maxLength: 8 }), modelArb, thresholdsArb, (hits, modelScore, thresholds) => {
+          const decision = decide({ hits, modelScore }, thresholds);
+          expect(decision.score).toBeGreaterThanOrEqual(0);
+          expect(decision.score).toBeLessThanOrEqual(1);
+          for (const h of hits.filter((x) => !x.shadow)) {
+            expect(decision.score).toBeGreaterThanOrEqual(h.score - 1e-12);
+            expect(rank[decision.action]).toBeGreaterThanOrEqual(rank[h.action]);
+          }
+          if (modelScore !== undefined) expect(decision.score).toBeGreaterThanOrEqual(modelScore - 1e-12);
+          if (decision.score >= thresholds.blockThreshold) expect(decision.action).toBe('block');
+          else if (decision.score >= thresholds.reviewThreshold) expect(rank[decision.action]).toBeGreaterThanOrEqual(1);
+        }),
+      );
+    });
+
+    it('does not depend on the order of the hits', () => {
+      fc.assert(
+        fc.property(fc.array(hitArb, { maxLength: 8 }), modelArb, (hits, modelScore) => {
+          const forward = decide({ hits, modelScore }, policy);
+          const backward = decide({ hits: [...hits].reverse(), modelScore }, policy);
+          expect(backward.score).toBeCloseTo(forward.score, 12);
+          expect(backward.action).toBe(forward.action);
+        }),
+      );
+    });
+  });
+});
