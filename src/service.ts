@@ -19,7 +19,7 @@ import { ConfigError, StateUnavailableError } from './errors';
 import { Telemetry } from './telemetry/events';
 import { createLogger, type Logger } from './telemetry/logger';
 import { createMetrics } from './telemetry/metrics';
-import { createRulesHolder, type RulesHolder } from './rules';
+import { RedisListMirror, createRulesHolder, type RulesHolder } from './rules';
 import { createModelSlot, type ModelSlot } from './model/scorer';
 import { FEATURE_INDEX, FEATURE_NAMES } from './state/features';
 import { createMemoryStore } from './state/memory-store';
@@ -32,7 +32,7 @@ import { RecentAlerts, fanOut, kafkaAlertSink, kafkaDecisionSink, type AlertSink
 import { connectProducer, createKafka, ensureTopics, type TopicProducer } from './kafka/client';
 import { startBatchConsumer, type RunningConsumer } from './consumer/batch-consumer';
 import { transactionChunkHandler, labelChunkHandler } from './consumer/handlers';
-import { createMessageDecoders, splitBody, formatErrors } from './scoring/ingest';
+import { createMessageDecoders, splitBody, formatErrors, type Decoded } from './scoring/ingest';
 import { scoreChunk, type ScoringDependencies } from './scoring/pipeline';
 import { createHttpApp, type IngestResult } from './http/app';
 
@@ -55,6 +55,8 @@ export interface RunningService {
   fatal: Promise<Error>;
   /** Scores transactions in-process (embedded mode, the demo, backtests). */
   scoreMessages(body: string): Promise<IngestResult>;
+  /** Records labels in-process (embedded mode, the demo). */
+  recordLabelMessages(body: string): Promise<IngestResult>;
   stop(): Promise<void>;
 }
 
@@ -86,8 +88,6 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       logger.warn('PAN_HMAC_KEY is not set: using a random key for this process; card tokens will differ after a restart');
     }
 
-    const rules: RulesHolder = await createRulesHolder({ file: resolve(config.rulesFile), featureIndex: FEATURE_INDEX, telemetry, logger });
-    closers.push({ name: 'rules', close: () => rules.close() });
 
     let model: ModelSlot | undefined;
     if (config.modelDir !== 'none') {
@@ -99,12 +99,25 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
     } else logger.info('MODEL_DIR=none: scoring with rules only');
 
     const hasRedis = config.redisUrl !== undefined || config.redisClusterNodes.length > 0;
+    const redis = hasRedis ? connectRedis(config) : undefined;
+    if (redis) closers.push({ name: 'redis', close: () => void redis.disconnect() });
+
+    // Lists declared `external` in the rule file are Redis sets, mirrored in memory (rules evaluate synchronously).
+    const lists = redis ? new RedisListMirror({ redis, keyPrefix: config.redisKeyPrefix, logger, telemetry }) : undefined;
+    const rules: RulesHolder = await createRulesHolder({ file: resolve(config.rulesFile), featureIndex: FEATURE_INDEX, telemetry, logger, lists });
+    closers.push({ name: 'rules', close: () => rules.close() });
+    if (lists) {
+      await lists.refresh();
+      lists.start();
+      // A new rule version may declare new lists: read them now rather than at the next periodic refresh.
+      const stopRefreshing = telemetry.on('rules.reloaded', () => void lists.refresh());
+      closers.push({ name: 'lists', close: () => (stopRefreshing(), lists.close()) });
+    }
+
     let store: FeatureStore;
     let suppressor: AlertSuppressor;
     const suppressionMs = config.alertSuppressionSeconds * 1000;
-    if (hasRedis) {
-      const redis = connectRedis(config);
-      closers.push({ name: 'redis', close: () => void redis.disconnect() });
+    if (redis) {
       store = createRedisStore(redis, { keyPrefix: config.redisKeyPrefix, telemetry });
       suppressor = createRedisSuppressor(redis, { keyPrefix: config.redisKeyPrefix, periodMs: suppressionMs });
       logger.info({ redis: config.redisClusterNodes.length > 0 ? 'cluster' : 'single' }, 'state in Redis');
@@ -146,16 +159,32 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
     };
     const decoders = createMessageDecoders({ panHmacKey, defaultCurrency: config.defaultCurrency, maxMessageBytes: config.maxMessageBytes });
 
-    async function scoreMessages(body: string): Promise<IngestResult> {
+    function decodeBody<T>(body: string, decode: (line: string) => Decoded<T>) {
       const lines = splitBody(body);
-      if (lines === undefined) return { status: 400, body: { error: 'body must be a JSON array of transactions or NDJSON' } };
+      if (lines === undefined) return undefined;
       const rejected: Array<{ index: number; reason: string; errors: string }> = [];
-      const accepted: Parameters<typeof scoreChunk>[1][number][] = [];
+      const accepted: T[] = [];
       lines.forEach((line, index) => {
-        const decoded = decoders.transaction(line);
+        const decoded = decode(line);
         if (decoded.ok) accepted.push(decoded.value);
         else rejected.push({ index, reason: decoded.reason, errors: formatErrors(decoded.errors) });
       });
+      return { accepted, rejected };
+    }
+    const notABody: IngestResult = { status: 400, body: { error: 'body must be a JSON array of messages or NDJSON (one per line)' } };
+
+    async function recordLabelMessages(body: string): Promise<IngestResult> {
+      const decoded = decodeBody(body, (line) => decoders.label(line));
+      if (decoded === undefined) return notABody;
+      const outcomes = await store.recordLabels(decoded.accepted);
+      for (const outcome of outcomes) telemetry.emit('state.label', { outcome: outcome.outcome });
+      return { status: 200, body: { labels: outcomes, rejected: decoded.rejected } };
+    }
+
+    async function scoreMessages(body: string): Promise<IngestResult> {
+      const decoded = decodeBody(body, (line) => decoders.transaction(line));
+      if (decoded === undefined) return notABody;
+      const { accepted, rejected } = decoded;
       const decisions = [];
       for (let i = 0; i < accepted.length; i += config.chunkSize) {
         for (const s of await scoreChunk(scoring, accepted.slice(i, i + config.chunkSize))) {
@@ -193,6 +222,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
         return { ready: Object.values(checks).every(Boolean), checks };
       },
       ingest: mode === 'embedded' ? scoreMessages : undefined,
+      ingestLabels: mode === 'embedded' ? recordLabelMessages : undefined,
       recentAlerts: (limit) => recent.latest(limit),
       rules: () => rules.describe(),
       model: () => (model ? { version: model.current.version, backend: model.current.backend, metadata: model.current.metadata } : { model: 'none' }),
@@ -242,6 +272,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       telemetry,
       fatal,
       scoreMessages,
+      recordLabelMessages,
       stop: () => (stopping ??= close().then(() => logger.info('card-shield stopped'))),
     };
   } catch (error) {

@@ -25,6 +25,8 @@ export interface HttpServices {
   readiness(): Promise<ReadinessReport>;
   /** Embedded mode only: scores a JSON array or NDJSON body of v1 transactions. */
   ingest?(body: string): Promise<IngestResult>;
+  /** Embedded mode only: records a JSON array or NDJSON body of v1 labels. */
+  ingestLabels?(body: string): Promise<IngestResult>;
   recentAlerts(limit: number): unknown[];
   rules(): unknown;
   model(): unknown;
@@ -72,21 +74,17 @@ export function createHttpApp(services: HttpServices): express.Express {
   app.get('/v1/rules', requireAdmin, (_req, res) => res.json(services.rules()));
   app.get('/v1/model', requireAdmin, (_req, res) => res.json(services.model()));
 
-  if (services.ingest) {
-    const ingest = services.ingest;
-    app.post(
-      '/v1/transactions',
-      express.text({ type: () => true, limit: services.maxBodyBytes }),
-      async (req: Request, res: Response, next: NextFunction) => {
-        try {
-          const result = await ingest(typeof req.body === 'string' ? req.body : '');
-          res.status(result.status).json(result.body);
-        } catch (error) {
-          next(error);
-        }
-      },
-    );
-  }
+  const bodyRoute = (path: string, handle: (body: string) => Promise<IngestResult>) =>
+    app.post(path, express.text({ type: () => true, limit: services.maxBodyBytes }), async (req: Request, res: Response, next: NextFunction) => {
+      try {
+        const result = await handle(typeof req.body === 'string' ? req.body : '');
+        res.status(result.status).json(result.body);
+      } catch (error) {
+        next(error);
+      }
+    });
+  if (services.ingest) bodyRoute('/v1/transactions', services.ingest);
+  if (services.ingestLabels) bodyRoute('/v1/labels', services.ingestLabels);
 
   app.use((_req, res) => res.status(404).json({ error: 'not found' }));
   // Express error handler: the four-argument signature is how express recognises it.

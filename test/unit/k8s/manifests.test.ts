@@ -54,3 +54,18 @@ describe('k8s manifests', () => {
     expect(container.readinessProbe.httpGet.path).toBe('/readyz');
   });
 });
+
+describe('the rules volume', () => {
+  it('mounts the shipped rule file and every list file it names, where RULES_FILE expects them', () => {
+    const [configMap] = byKind('ConfigMap');
+    const [deployment] = byKind('Deployment');
+    const volume = deployment.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'rules');
+    const mount = deployment.spec.template.spec.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'rules');
+    const paths: string[] = volume.configMap.items.map((i: { path: string }) => i.path);
+    expect(`${mount.mountPath}/default.yaml`).toBe(configMap.data.RULES_FILE);
+    const shipped = readFileSync(join(__dirname, '..', '..', '..', 'rules', 'default.yaml'), 'utf8');
+    const listFiles = [...shipped.matchAll(/^\s*file:\s*(\S+)/gm)].map((m) => m[1]);
+    expect(listFiles.length).toBeGreaterThan(0);
+    for (const file of listFiles) expect(paths).toContain(file);
+  });
+});

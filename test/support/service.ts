@@ -1,0 +1,83 @@
+/**
+ * Starting the real service in-process (or as a child process) against the real stack, with its own topics,
+ * consumer group and Redis key prefix, after PostHog's plugin-server e2e tests.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { Config } from '../../src/config/schema';
+import { createTopics, testKafka } from './kafka';
+import { stackAddresses, uniqueName } from './env';
+
+export const TEST_HMAC_KEY = Buffer.from('card-shield-test-key-0123456789abcdef');
+
+export interface TestNames {
+  transactionsTopic: string;
+  alertsTopic: string;
+  labelsTopic: string;
+  dlqTopic: string;
+  scoresTopic: string;
+  kafkaGroupId: string;
+  redisKeyPrefix: string;
+}
+
+export async function prepareNames(prefix: string, partitions = 3): Promise<TestNames> {
+  const id = uniqueName(prefix);
+  const names: TestNames = {
+    transactionsTopic: `${id}.transactions`,
+    alertsTopic: `${id}.alerts`,
+    labelsTopic: `${id}.labels`,
+    dlqTopic: `${id}.dlq`,
+    scoresTopic: `${id}.scores`,
+    kafkaGroupId: `${id}.group`,
+    redisKeyPrefix: `${id}:`,
+  };
+  await createTopics(testKafka(stackAddresses().kafkaBrokers), [names.transactionsTopic, names.alertsTopic, names.labelsTopic, names.dlqTopic, names.scoresTopic], partitions);
+  return names;
+}
+
+export function serviceOverrides(names: TestNames, extra: Partial<Config> = {}): Partial<Config> {
+  const { kafkaBrokers, redisUrl } = stackAddresses();
+  return {
+    kafkaBrokers,
+    redisUrl,
+    redisClusterNodes: [],
+    panHmacKey: TEST_HMAC_KEY,
+    httpPort: 0,
+    logLevel: 'warn',
+    ...names,
+    ...extra,
+  };
+}
+
+/** The same settings as environment variables, for a child process running src/main.ts. */
+export function serviceEnv(names: TestNames, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const { kafkaBrokers, redisUrl } = stackAddresses();
+  return {
+    PATH: process.env.PATH,
+    KAFKA_BROKERS: kafkaBrokers.join(','),
+    REDIS_URL: redisUrl,
+    PAN_HMAC_KEY: `hex:${TEST_HMAC_KEY.toString('hex')}`,
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'warn',
+    TRANSACTIONS_TOPIC: names.transactionsTopic,
+    ALERTS_TOPIC: names.alertsTopic,
+    LABELS_TOPIC: names.labelsTopic,
+    DLQ_TOPIC: names.dlqTopic,
+    SCORES_TOPIC: names.scoresTopic,
+    KAFKA_GROUP_ID: names.kafkaGroupId,
+    REDIS_KEY_PREFIX: names.redisKeyPrefix,
+    ...extra,
+  };
+}
+
+const root = join(__dirname, '..', '..');
+
+/** Runs the service as its own process (`node -r tsx/cjs src/main.ts`), so a test can SIGKILL it. */
+export function spawnService(env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, ['--require', 'tsx/cjs', join(root, 'src', 'main.ts')], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+export function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
