@@ -17,7 +17,7 @@ module.exports = {
       // Brings the real Kafka + Redis stack up (or reuses a running one) and exports KAFKA_BROKERS / REDIS_URL.
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-      testTimeout: 120000,
+      setupFilesAfterEnv: ['<rootDir>/test/support/integration-timeouts.ts'],
     },
   ],
 };

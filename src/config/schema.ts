@@ -15,6 +15,7 @@ export const configFields = {
   kafkaTls: bool('KAFKA_TLS', false, 'Connect to Kafka over TLS.'),
   kafkaTlsCaFile: optionalStr('KAFKA_TLS_CA_FILE', 'PEM file of the CA that signed the brokers’ certificates (default: the system CAs).'),
   kafkaTlsRejectUnauthorized: bool('KAFKA_TLS_REJECT_UNAUTHORIZED', true, 'Verify broker certificates. Set false only in a lab.'),
+  kafkaSessionTimeoutMs: int('KAFKA_SESSION_TIMEOUT_MS', 30000, 'Consumer group session timeout: how long the group waits for a silent (crashed) member before moving its partitions.', 6000, 300000),
   transactionsTopic: str('TRANSACTIONS_TOPIC', 'card-transactions', 'Topic of incoming card transactions (key = card).'),
   alertsTopic: str('ALERTS_TOPIC', 'fraud-alerts', 'Topic the alerts are published to (key = card token).'),
   labelsTopic: str('LABELS_TOPIC', 'fraud-labels', 'Topic of confirmed fraud/genuine labels.'),

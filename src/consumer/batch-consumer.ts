@@ -77,7 +77,8 @@ export async function startBatchConsumer(options: BatchConsumerOptions): Promise
   const consumer: Consumer = kafka.consumer({
     groupId,
     sessionTimeout: options.sessionTimeoutMs ?? 30000,
-    heartbeatInterval: 3000,
+    // The broker needs a heartbeat well within the session timeout; a third of it leaves two chances to spare.
+    heartbeatInterval: Math.min(3000, Math.floor((options.sessionTimeoutMs ?? 30000) / 3)),
     allowAutoTopicCreation: false,
     maxBytesPerPartition: 4 * 1024 * 1024,
     maxWaitTimeInMs: 100,
@@ -132,7 +133,7 @@ export async function startBatchConsumer(options: BatchConsumerOptions): Promise
         if (!isRunning() || isStale()) return;
         const chunk = batch.messages.slice(start, start + chunkSize).map((m) => toConsumed(batch.topic, batch.partition, m));
         let delay = retryInitialMs;
-        for (;;) {
+        for (let attempt = 1; ; attempt++) {
           try {
             await handler(chunk);
             break;
@@ -144,6 +145,7 @@ export async function startBatchConsumer(options: BatchConsumerOptions): Promise
               log.warn({ err: error }, 'dependency failing: holding the chunk and retrying with backoff');
             }
             if (!isRunning() || isStale()) return; // not resolved: redelivered after the restart or rebalance
+            telemetry.emit('consumer.retry', { attempt, delayMs: delay, reason: (error as Error).name });
             await backoff(delay);
             delay = Math.min(retryMaxMs, delay * 2);
             await heartbeat(); // keeps the membership; throws on a rebalance, which abandons the chunk

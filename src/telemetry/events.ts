@@ -10,11 +10,13 @@ export interface TelemetryEvents {
   'consumer.rebalance': { groupId: string };
   'consumer.crash': { groupId: string; error: string; restart: boolean };
   'consumer.paused': { reason: string };
+  'consumer.retry': { attempt: number; delayMs: number; reason: string };
   'consumer.resumed': Record<string, never>;
   // state
   'state.round_trip': { seconds: number; transactions: number };
   'state.error': { operation: string; error: string };
   'state.too_old': { entity: string };
+  'state.duplicate': { entity: string };
   'state.label': { outcome: string };
   // scoring
   'scorer.decision': { action: 'allow' | 'review' | 'block'; seconds: number; score: number; modelScore?: number };

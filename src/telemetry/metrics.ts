@@ -30,6 +30,7 @@ export function createMetrics(telemetry: Telemetry, options: { prefix?: string; 
   const rebalances = new Counter({ name: `${p}consumer_rebalances_total`, help: 'Consumer group rebalances seen.', labelNames: ['group'], registers: r });
   const crashes = new Counter({ name: `${p}consumer_crashes_total`, help: 'Consumer crashes reported by the Kafka client.', labelNames: ['group', 'restart'], registers: r });
   const paused = new Gauge({ name: `${p}consumer_paused`, help: '1 while consumption is paused because a dependency is down.', registers: r });
+  const retries = new Counter({ name: `${p}consumer_retries_total`, help: 'Chunk retries after a retriable failure, by error.', labelNames: ['reason'], registers: r });
   const pauses = new Counter({ name: `${p}consumer_pauses_total`, help: 'Times consumption was paused, by reason.', labelNames: ['reason'], registers: r });
 
   const redisSeconds = new Histogram({ name: `${p}redis_duration_seconds`, help: 'Duration of one pipelined state round trip.', buckets: FAST_BUCKETS, registers: r });
@@ -65,6 +66,7 @@ export function createMetrics(telemetry: Telemetry, options: { prefix?: string; 
       pauses.inc({ reason: e.reason });
     }),
     telemetry.on('consumer.resumed', () => paused.set(0)),
+    telemetry.on('consumer.retry', (e) => retries.inc({ reason: e.reason })),
     telemetry.on('state.round_trip', (e) => redisSeconds.observe(e.seconds)),
     telemetry.on('state.error', (e) => redisErrors.inc({ operation: e.operation })),
     telemetry.on('state.too_old', (e) => tooOld.inc({ entity: e.entity })),
