@@ -124,4 +124,5 @@ function emitTelemetry(deps: ScoringDependencies, scored: ScoredTransaction[], p
     for (const hit of s.hits) telemetry.emit('scorer.rule_hit', { rule: hit.ruleId, action: hit.action, shadow: hit.shadow });
   }
   if (suppressed > 0) telemetry.emit('alerts.suppressed', { count: suppressed });
+  telemetry.emit('scorer.chunk', { size: scored.length, seconds, alerts: published.length });
 }

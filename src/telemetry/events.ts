@@ -19,6 +19,7 @@ export interface TelemetryEvents {
   'state.duplicate': { entity: string };
   'state.label': { outcome: string };
   // scoring
+  'scorer.chunk': { size: number; seconds: number; alerts: number };
   'scorer.decision': { action: 'allow' | 'review' | 'block'; seconds: number; score: number; modelScore?: number };
   'scorer.rule_hit': { rule: string; action: string; shadow: boolean };
   'scorer.event_to_decision': { seconds: number };

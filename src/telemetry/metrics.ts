@@ -38,6 +38,8 @@ export function createMetrics(telemetry: Telemetry, options: { prefix?: string; 
   const tooOld = new Counter({ name: `${p}state_events_too_old_total`, help: 'Transactions older than the state horizon (counted as nothing), by entity.', labelNames: ['entity'], registers: r });
   const labels = new Counter({ name: `${p}labels_total`, help: 'Labels processed, by outcome.', labelNames: ['outcome'], registers: r });
 
+  const chunkSize = new Histogram({ name: `${p}chunk_size`, help: 'Transactions scored together (one state round trip, one model call).', buckets: exponentialBuckets(1, 2, 14), registers: r });
+  const chunkSeconds = new Histogram({ name: `${p}chunk_duration_seconds`, help: 'Time to score one chunk, its alerts acknowledged.', buckets: FAST_BUCKETS, registers: r });
   const decisions = new Counter({ name: `${p}decisions_total`, help: 'Scored transactions, by action.', labelNames: ['action'], registers: r });
   const scoreSeconds = new Histogram({ name: `${p}scoring_duration_seconds`, help: 'Scoring time per transaction (state, rules, model, policy), amortised over its chunk.', buckets: FAST_BUCKETS, registers: r });
   const score = new Histogram({ name: `${p}score`, help: 'Final decision score.', buckets: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99], registers: r });
@@ -71,6 +73,10 @@ export function createMetrics(telemetry: Telemetry, options: { prefix?: string; 
     telemetry.on('state.error', (e) => redisErrors.inc({ operation: e.operation })),
     telemetry.on('state.too_old', (e) => tooOld.inc({ entity: e.entity })),
     telemetry.on('state.label', (e) => labels.inc({ outcome: e.outcome })),
+    telemetry.on('scorer.chunk', (e) => {
+      chunkSize.observe(e.size);
+      chunkSeconds.observe(e.seconds);
+    }),
     telemetry.on('scorer.decision', (e) => {
       decisions.inc({ action: e.action });
       scoreSeconds.observe(e.seconds);

@@ -1,0 +1,261 @@
+/**
+ * `npm run bench`: the end-to-end benchmark on the real broker and Redis (started if needed, like the tests).
+ *
+ *   (a) raw kafkajs consume-only throughput of the preloaded messages (the ceiling for any kafkajs consumer)
+ *   (b) the full service's sustained throughput: decode, state, rules, model, policy, alerts, commits
+ *   (c) event-to-decision and event-to-alert latency (p50/p99/max) at a fixed offered rate
+ *   (d) state round trips per chunk and Redis bytes per card
+ *
+ *   npm run bench -- [--transactions 200000] [--partitions 6] [--rate 5000] [--seconds 20] [--model models/default|none]
+ *
+ * Prints a table and writes bench/results/pipeline.json. Numbers depend on what else the machine is doing: run it
+ * on a quiet machine and say so when you quote them.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
+import Redis from 'ioredis';
+import { startService, type RunningService } from '../src/service';
+import { createSimulation } from '../src/sim';
+import { createLogger } from '../src/telemetry/logger';
+import type { TransactionMessage } from '../src/contract/schemas';
+
+const { values: args } = parseArgs({
+  options: {
+    transactions: { type: 'string', default: '200000' },
+    partitions: { type: 'string', default: '6' },
+    rate: { type: 'string', default: '5000' },
+    seconds: { type: 'string', default: '20' },
+    model: { type: 'string', default: 'models/default' },
+    chunk: { type: 'string', default: '500' },
+  },
+});
+const root = join(__dirname, '..');
+const N = Number(args.transactions);
+const PARTITIONS = Number(args.partitions);
+const HMAC = Buffer.from('card-shield-benchmark-key-0123456789abcdef');
+const modelDir = args.model === 'none' || !existsSync(join(root, args.model)) ? 'none' : args.model;
+
+function stackEnv(): { brokers: string[]; redisUrl: string } {
+  execFileSync('bash', [join(root, 'scripts', 'stack-up.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const env = Object.fromEntries(readFileSync(join(root, '.stack', 'env'), 'utf8').trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
+  return { brokers: env.KAFKA_BROKERS.split(','), redisUrl: env.REDIS_URL };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function createTopics(kafka: Kafka, run: string): Promise<Record<string, string>> {
+  const topics = { tx: `${run}.tx`, alerts: `${run}.alerts`, labels: `${run}.labels`, dlq: `${run}.dlq` };
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: Object.values(topics).map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 })) });
+  await admin.disconnect();
+  return topics;
+}
+
+function simulatedMessages(count: number): Array<{ key: string; value: string }> {
+  const out: Array<{ key: string; value: string }> = [];
+  for (const event of createSimulation({ seed: 11, customers: 20000, days: 60, maxTransactions: count })) {
+    if (event.kind === 'transaction') out.push({ key: event.cardRef, value: JSON.stringify(event.message) });
+    if (out.length >= count) break;
+  }
+  return out;
+}
+
+async function preload(kafka: Kafka, topic: string, messages: Array<{ key: string; value: string }>): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  for (let i = 0; i < messages.length; i += 5000) {
+    await producer.send({ topic, messages: messages.slice(i, i + 5000), acks: 1, compression: CompressionTypes.None });
+  }
+  await producer.disconnect();
+}
+
+async function consumeOnly(kafka: Kafka, topic: string, expected: number): Promise<number> {
+  const consumer = kafka.consumer({ groupId: `${topic}.raw`, maxBytesPerPartition: 4 * 1024 * 1024, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let seen = 0;
+  let first = 0;
+  const done = new Promise<number>((resolve) => {
+    void consumer.run({
+      eachBatch: async ({ batch }) => {
+        if (first === 0) first = performance.now();
+        seen += batch.messages.length;
+        if (seen >= expected) resolve(performance.now());
+      },
+    });
+  });
+  const last = await done;
+  await consumer.disconnect();
+  return expected / ((last - first) / 1000);
+}
+
+async function start(brokers: string[], redisUrl: string, topics: Record<string, string>, group: string, prefix: string): Promise<RunningService> {
+  return startService({
+    env: {},
+    logger: createLogger({ level: 'error' }),
+    overrides: {
+      kafkaBrokers: brokers,
+      redisUrl,
+      panHmacKey: HMAC,
+      httpPort: 0,
+      transactionsTopic: topics.tx,
+      alertsTopic: topics.alerts,
+      labelsTopic: topics.labels,
+      dlqTopic: topics.dlq,
+      kafkaGroupId: group,
+      redisKeyPrefix: prefix,
+      modelDir,
+      chunkSize: Number(args.chunk),
+    },
+  });
+}
+
+async function main(): Promise<void> {
+  const { brokers, redisUrl } = stackEnv();
+  const kafka = new Kafka({ brokers, clientId: 'bench', logLevel: logLevel.NOTHING });
+  const run = `bench-${Date.now().toString(36)}`;
+  const redis = new Redis(redisUrl);
+  console.error(`bench: generating ${N.toLocaleString('en')} simulated transactions…`);
+  const messages = simulatedMessages(N);
+  const topics = await createTopics(kafka, run);
+  await preload(kafka, topics.tx, messages);
+  console.error(`bench: preloaded ${messages.length.toLocaleString('en')} messages into ${PARTITIONS} partitions; model: ${modelDir}`);
+
+  // (a)
+  const rawRate = await consumeOnly(kafka, topics.tx, messages.length);
+  console.error(`bench: (a) consume-only ${Math.round(rawRate).toLocaleString('en')} msg/s`);
+
+  // (b) + (d)
+  const prefix = `${run}:`;
+  const service = await start(brokers, redisUrl, topics, `${run}.service`, prefix);
+  let decided = 0;
+  let firstMs = 0;
+  let lastMs = 0;
+  let chunks = 0;
+  let roundTrips = 0;
+  service.telemetry.on('state.round_trip', () => roundTrips++);
+  const finished = new Promise<void>((resolve) => {
+    service.telemetry.on('scorer.chunk', (e) => {
+      if (firstMs === 0) firstMs = performance.now() - e.seconds * 1000;
+      chunks++;
+      decided += e.size;
+      lastMs = performance.now();
+      if (decided >= messages.length) resolve();
+    });
+  });
+  await finished;
+  const serviceRate = decided / ((lastMs - firstMs) / 1000);
+  console.error(`bench: (b) service ${Math.round(serviceRate).toLocaleString('en')} tx/s (${chunks} chunks)`);
+
+  const cardKeys = await redis.keys(`${prefix}{card:*`);
+  const sample = cardKeys.slice(0, 2000);
+  const bytesByCard = new Map<string, { agg: number; refs: number; other: number }>();
+  for (const key of sample) {
+    const card = key.slice(0, key.indexOf('}') + 1);
+    const entry = bytesByCard.get(card) ?? { agg: 0, refs: 0, other: 0 };
+    const bytes = Number(await redis.memory('USAGE', key)) || 0;
+    if (key.endsWith(':agg')) entry.agg += bytes;
+    else if (key.endsWith(':refs')) entry.refs += bytes;
+    else entry.other += bytes;
+    bytesByCard.set(card, entry);
+  }
+  const cards = [...bytesByCard.values()];
+  const mean = (f: (e: { agg: number; refs: number; other: number }) => number) => Math.round(cards.reduce((s, e) => s + f(e), 0) / Math.max(1, cards.length));
+
+  // (c) latency at a fixed offered rate, event time = send time, on fresh topics with the service caught up.
+  const latencyTopics = await createTopics(kafka, `${run}-lat`);
+  const latencyService = await start(brokers, redisUrl, latencyTopics, `${run}.latency`, `${run}-lat:`);
+  const decisionLatencies: number[] = [];
+  const alertLatencies: number[] = [];
+  latencyService.telemetry.on('scorer.event_to_decision', (e) => decisionLatencies.push(e.seconds * 1000));
+  latencyService.telemetry.on('alerts.event_to_alert', (e) => alertLatencies.push(e.seconds * 1000));
+  const rate = Number(args.rate);
+  const seconds = Number(args.seconds);
+  const producer = kafka.producer();
+  await producer.connect();
+  const tickMs = 20;
+  const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
+  const total = rate * seconds;
+  const startedAt = performance.now();
+  let sent = 0;
+  let source = 0;
+  while (sent < total) {
+    const dueBy = startedAt + (sent / rate) * 1000;
+    const wait = dueBy - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const now = Date.now();
+    const batch = [];
+    for (let i = 0; i < perTick && sent < total; i++, sent++) {
+      const template = JSON.parse(messages[source++ % messages.length].value) as TransactionMessage;
+      const message = { ...template, transactionId: `lat-${sent}`, timestamp: new Date(now + 5 * 3600_000).toISOString().replace('Z', '+05:00') };
+      batch.push({ key: messages[source % messages.length].key, value: JSON.stringify(message) });
+    }
+    producer.send({ topic: latencyTopics.tx, messages: batch, acks: 1 }).catch((error) => console.error(`bench: send failed: ${(error as Error).message}`));
+  }
+  await new Promise<void>((resolve) => {
+    const check = () => (decisionLatencies.length >= total ? resolve() : setTimeout(check, 50));
+    check();
+  });
+  const offeredRate = total / ((performance.now() - startedAt) / 1000);
+  await producer.disconnect();
+  decisionLatencies.sort((a, b) => a - b);
+  alertLatencies.sort((a, b) => a - b);
+
+  await Promise.all([service.stop(), latencyService.stop()]);
+  for (const pattern of [`${prefix}*`, `${run}-lat:*`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 5000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  }
+  redis.disconnect();
+
+  const result = {
+    machine: { cores: require('node:os').cpus().length, node: process.version, loadAverage: require('node:os').loadavg() },
+    transactions: messages.length,
+    partitions: PARTITIONS,
+    chunkSize: Number(args.chunk),
+    model: modelDir,
+    a_consumeOnlyMsgPerSec: Math.round(rawRate),
+    b_serviceTxPerSec: Math.round(serviceRate),
+    b_shareOfConsumeOnly: Number((serviceRate / rawRate).toFixed(3)),
+    c_offeredRate: Math.round(offeredRate),
+    c_eventToDecisionMs: { p50: percentile(decisionLatencies, 50), p99: percentile(decisionLatencies, 99), max: decisionLatencies[decisionLatencies.length - 1] },
+    c_eventToAlertAckMs: { count: alertLatencies.length, p50: percentile(alertLatencies, 50), p99: percentile(alertLatencies, 99), max: alertLatencies[alertLatencies.length - 1] },
+    d_stateRoundTripsPerChunk: Number((roundTrips / Math.max(1, chunks)).toFixed(2)),
+    d_redisBytesPerCard: { cardsSampled: cards.length, aggregates: mean((e) => e.agg), references: mean((e) => e.refs), other: mean((e) => e.other) },
+  };
+  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(root, 'bench', 'results', 'pipeline.json'), `${JSON.stringify(result, null, 2)}\n`);
+  const ms = (v: number) => `${v.toFixed(1)} ms`;
+  console.log(`
+card-shield end-to-end benchmark (${result.transactions.toLocaleString('en')} transactions, ${PARTITIONS} partitions, chunk ${result.chunkSize}, model ${modelDir})
+| measure | value |
+|---|---|
+| (a) kafkajs consume-only | ${result.a_consumeOnlyMsgPerSec.toLocaleString('en')} msg/s |
+| (b) service, sustained | ${result.b_serviceTxPerSec.toLocaleString('en')} tx/s (${(100 * result.b_shareOfConsumeOnly).toFixed(0)} % of (a)) |
+| (c) offered rate | ${result.c_offeredRate.toLocaleString('en')} tx/s for ${seconds} s |
+| (c) event → decision p50 / p99 / max | ${ms(result.c_eventToDecisionMs.p50)} / ${ms(result.c_eventToDecisionMs.p99)} / ${ms(result.c_eventToDecisionMs.max)} |
+| (c) event → alert acknowledged p50 / p99 / max (${result.c_eventToAlertAckMs.count} alerts) | ${ms(result.c_eventToAlertAckMs.p50)} / ${ms(result.c_eventToAlertAckMs.p99)} / ${ms(result.c_eventToAlertAckMs.max)} |
+| (d) state round trips per chunk | ${result.d_stateRoundTripsPerChunk} |
+| (d) Redis bytes per card: aggregates / references / other | ${result.d_redisBytesPerCard.aggregates} / ${result.d_redisBytesPerCard.references} / ${result.d_redisBytesPerCard.other} |
+load average during the run: ${result.machine.loadAverage.map((l: number) => l.toFixed(2)).join(' ')}
+written to bench/results/pipeline.json`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(`bench failed: ${(error as Error).stack}`);
+    process.exit(1);
+  },
+);
