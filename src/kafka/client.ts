@@ -3,7 +3,7 @@
  * the small interfaces in src/consumer and src/alerts (and `TopicProducer` here) and the client can be swapped.
  */
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel, type KafkaConfig, type Producer, type SASLOptions, type IHeaders } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type KafkaConfig, type Producer, type SASLOptions, type IHeaders } from 'kafkajs';
 import type { Config } from '../config/schema';
 import { BrokerError } from '../errors';
 import type { Logger } from '../telemetry/logger';
@@ -24,6 +24,8 @@ export function createKafka(settings: KafkaSettings, logger?: Logger): Kafka {
     const log = logger.child({ component: 'kafkajs' });
     config.logCreator = () => ({ level, log: entry }) => {
       const { message, ...extra } = entry;
+      // Our producer limits retries on purpose (see connectProducer); kafkajs warns about it on every connect.
+      if (message.startsWith('Limiting retries for the idempotent producer')) return;
       if (level === logLevel.ERROR) log.error(extra, message);
       else if (level === logLevel.WARN) log.warn(extra, message);
       else log.debug(extra, message);
@@ -59,7 +61,16 @@ export interface TopicProducer {
 
 export async function connectProducer(kafka: Kafka): Promise<TopicProducer> {
   // Idempotent producer with one request in flight: retries cannot reorder or duplicate (kafkajs #598, #1005).
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  // Retries are bounded (kafkajs would retry an idempotent producer forever): a send that cannot succeed must fail
+  // as a retriable BrokerError, so the consumer backs off while heartbeating instead of hanging past its session.
+  // The Java-compatible partitioner (murmur2) puts a key on the same partition as the bank's Java producers would.
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000 },
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   return {
     async send(topic, messages) {
