@@ -1,0 +1,3 @@
+local function bucketOf(tier, timeMs)
+  return math.floor(timeMs / tier.widthMs)
+end

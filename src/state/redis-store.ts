@@ -1,0 +1,230 @@
+/**
+ * The Redis feature store. A batch becomes one script call per entity (card, account, terminal, merchant, device,
+ * IP) carrying all of that entity's transactions in batch order, sent as one pipeline: one round trip per batch
+ * (with a cluster, one pipeline per node, sent together). Scripts return raw buckets; features.ts does the rest.
+ */
+import type { Cluster, Redis, ChainableCommander } from 'ioredis';
+import type { CardLabel, CardTransaction } from '../contract/transaction';
+import { NonRetriableError, StateUnavailableError } from '../errors';
+import { Telemetry } from '../telemetry/events';
+import { ReturnCode } from './codes';
+import {
+  LayoutMismatch,
+  parseRecordAcceptorLabel,
+  parseRecordCardLabel,
+  parseUpdateCard,
+  parseUpdateEntity,
+  queueRecordAcceptorLabel,
+  queueRecordCardLabel,
+  queueUpdateCard,
+  queueUpdateEntity,
+} from './commands';
+import { LAYOUT_OF, LINKED_KINDS, cardEventOf, entityEventOf, linkedIdOf, type CardEvent, type EntityEvent, type LinkedKind } from './entity-events';
+import { computeFeatures, type TransactionUpdates } from './features';
+import { cardKeys, entityKeys, hashSlot } from './keys';
+import { STATE_HORIZON_MS, resolveOptions, stateTtlMs, type StateOptions } from './options';
+import { defineStateCommands } from './scripts';
+import type { AppliedTransaction, FeatureStore, LabelOutcome } from './store';
+import { toStateError } from './redis-errors';
+import { labelOutcomeOf, reportUpdates } from './store-telemetry';
+import type { CardLabelUpdate } from './twin';
+
+export interface RedisStoreOptions extends Partial<StateOptions> {
+  /** Prefix of every key (REDIS_KEY_PREFIX); tests and benchmarks use their own. */
+  keyPrefix: string;
+  telemetry?: Telemetry;
+  /**
+   * An operation that has not completed after this long fails with StateUnavailableError (default 10 s). It bounds
+   * the wait of commands a cluster client queues while it has no slot map.
+   */
+  operationTimeoutMs?: number;
+}
+
+interface Call {
+  /** Any key of the call: all of its keys share one slot. */
+  key: string;
+  queue(pipeline: ChainableCommander): void;
+}
+
+function isCluster(redis: Redis | Cluster): redis is Cluster {
+  return (redis as Cluster).isCluster === true;
+}
+
+async function withTimeout<T>(work: Promise<T>, timeoutMs: number, operation: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StateUnavailableError(`state ${operation}: no answer from Redis within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function createRedisStore(redis: Redis | Cluster, options: RedisStoreOptions): FeatureStore {
+  const state = resolveOptions(options);
+  const prefix = options.keyPrefix;
+  const telemetry = options.telemetry ?? new Telemetry();
+  const operationTimeoutMs = options.operationTimeoutMs ?? 10_000;
+  const names = defineStateCommands(redis);
+  const ttlMs = stateTtlMs();
+  const cardArgs = { allowedLatenessMs: state.allowedLatenessMs, horizonMs: STATE_HORIZON_MS, ttlMs };
+
+  /** Sends the calls as one pipeline per node, all at once; replies come back in call order. */
+  async function roundTrip(calls: readonly Call[]): Promise<unknown[]> {
+    const groups = new Map<string, number[]>();
+    if (isCluster(redis)) {
+      if (redis.status !== 'ready') await redis.ping(); // waits for the slot map
+      calls.forEach((call, index) => {
+        const node = redis.slots[hashSlot(call.key)]?.join(';') ?? '';
+        const members = groups.get(node) ?? [];
+        members.push(index);
+        groups.set(node, members);
+      });
+    } else {
+      groups.set('', calls.map((_, index) => index));
+    }
+    const replies = new Array<unknown>(calls.length);
+    const errors: Error[] = [];
+    await Promise.all(
+      [...groups.values()].map(async (members) => {
+        const pipeline = redis.pipeline();
+        for (const index of members) calls[index].queue(pipeline);
+        const results = (await pipeline.exec()) ?? [];
+        results.forEach(([error, reply], position) => {
+          if (error) errors.push(error);
+          else replies[members[position]] = reply;
+        });
+      }),
+    );
+    // A retriable failure anywhere means a retry can succeed; report that one over a permanent one.
+    if (errors.length > 0) throw errors.map((error) => toStateError('round trip', error)).sort((a, b) => Number(b.retriable) - Number(a.retriable))[0];
+    return replies;
+  }
+
+  async function guarded<T>(operation: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await withTimeout(work(), operationTimeoutMs, operation);
+    } catch (error) {
+      const failure = toStateError(operation, error);
+      telemetry.emit('state.error', { operation, error: failure.message });
+      throw failure;
+    }
+  }
+
+  function mismatch(script: string): NonRetriableError {
+    return new NonRetriableError(`state: ${script} found aggregates of another layout version; migrate or clear the state before running this version`);
+  }
+
+  async function applyBatch(txns: readonly CardTransaction[]): Promise<AppliedTransaction[]> {
+    if (txns.length === 0) return [];
+    const started = process.hrtime.bigint();
+    const cardGroups = new Map<string, { events: CardEvent[]; txns: number[] }>();
+    const entityGroups = new Map<string, { kind: LinkedKind; id: string; events: EntityEvent[]; txns: number[] }>();
+    txns.forEach((txn, index) => {
+      const card = cardGroups.get(txn.cardToken) ?? { events: [], txns: [] };
+      const cardEvent = cardEventOf(txn, state);
+      card.events.push(cardEvent);
+      card.txns.push(index);
+      cardGroups.set(txn.cardToken, card);
+      const entityEvent = entityEventOf(txn, cardEvent.fingerprint);
+      for (const kind of LINKED_KINDS) {
+        const id = linkedIdOf(txn, kind);
+        if (id === undefined) continue;
+        const groupKey = `${kind}\u0000${id}`;
+        const group = entityGroups.get(groupKey) ?? { kind, id, events: [], txns: [] };
+        group.events.push(entityEvent);
+        group.txns.push(index);
+        entityGroups.set(groupKey, group);
+      }
+    });
+
+    const calls: Call[] = [];
+    for (const [token, group] of cardGroups) {
+      const keys = cardKeys(prefix, token);
+      calls.push({ key: keys.aggregates, queue: (p) => queueUpdateCard(p, names, keys, cardArgs, group.events) });
+    }
+    for (const group of entityGroups.values()) {
+      const keys = entityKeys(prefix, group.kind, group.id);
+      const args = { layout: LAYOUT_OF[group.kind], allowedLatenessMs: state.allowedLatenessMs, ttlMs };
+      calls.push({ key: keys.aggregates, queue: (p) => queueUpdateEntity(p, names, keys, args, group.events) });
+    }
+
+    const replies = await guarded('applyBatch', () => roundTrip(calls));
+
+    const updates = new Array<Partial<TransactionUpdates>>(txns.length);
+    for (let i = 0; i < txns.length; i++) updates[i] = {};
+    let call = 0;
+    for (const group of cardGroups.values()) {
+      const parsed = parseUpdateCard(replies[call++]);
+      if (parsed instanceof LayoutMismatch) throw mismatch(parsed.script);
+      group.txns.forEach((index, j) => (updates[index].card = parsed[j]));
+    }
+    for (const group of entityGroups.values()) {
+      const parsed = parseUpdateEntity(LAYOUT_OF[group.kind], replies[call++]);
+      if (parsed instanceof LayoutMismatch) throw mismatch(parsed.script);
+      group.txns.forEach((index, j) => (updates[index][group.kind] = parsed[j]));
+    }
+
+    telemetry.emit('state.round_trip', { seconds: Number(process.hrtime.bigint() - started) / 1e9, transactions: txns.length });
+    return txns.map((txn, index) => {
+      const update = updates[index] as TransactionUpdates;
+      reportUpdates(telemetry, update);
+      return {
+        features: computeFeatures(txn, update, state),
+        duplicate: update.card.code === ReturnCode.Duplicate,
+        tooOld: update.card.code === ReturnCode.TooOld,
+      };
+    });
+  }
+
+  async function recordLabels(labels: readonly CardLabel[]): Promise<LabelOutcome[]> {
+    if (labels.length === 0) return [];
+    const cardReplies = await guarded('recordLabels', () =>
+      roundTrip(
+        labels.map((label) => {
+          const keys = cardKeys(prefix, label.cardToken);
+          const args = { transactionId: label.transactionId, label: label.label, horizonMs: STATE_HORIZON_MS };
+          return { key: keys.references, queue: (p) => queueRecordCardLabel(p, names, keys, args) };
+        }),
+      ),
+    );
+    const resolved: CardLabelUpdate[] = cardReplies.map(parseRecordCardLabel);
+
+    // Terminal and merchant keep their own label sets, so this step converges on retry whatever the card said.
+    const acceptorCalls: Call[] = [];
+    labels.forEach((label, index) => {
+      const reference = resolved[index].reference;
+      if (reference === undefined) return;
+      for (const [kind, id] of [['terminal', reference.terminalId], ['merchant', reference.merchantId]] as const) {
+        if (id === '') continue;
+        const keys = entityKeys(prefix, kind, id);
+        const args = { transactionId: label.transactionId, label: label.label, eventTimeMs: reference.eventTimeMs, ttlMs };
+        acceptorCalls.push({ key: keys.aggregates, queue: (p) => queueRecordAcceptorLabel(p, names, keys, args) });
+      }
+    });
+    if (acceptorCalls.length > 0) {
+      const acceptorReplies = await guarded('recordLabels', () => roundTrip(acceptorCalls));
+      for (const reply of acceptorReplies) {
+        const parsed = parseRecordAcceptorLabel(reply);
+        if (parsed instanceof LayoutMismatch) throw mismatch(parsed.script);
+      }
+    }
+    return labels.map((label, index) => {
+      const outcome = labelOutcomeOf(resolved[index].code);
+      telemetry.emit('state.label', { outcome });
+      return { transactionId: label.transactionId, outcome };
+    });
+  }
+
+  return {
+    applyBatch,
+    recordLabels,
+    async ping() {
+      await guarded('ping', () => redis.ping());
+    },
+    // The client belongs to whoever connected it (the service shares it with the suppressor): nothing to release.
+    async close() {},
+  };
+}
