@@ -5,6 +5,8 @@
  *
  *   npm run demo -- [--seconds 60] [--customers 5000] [--days 45] [--seed 7] [--batch 500]
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startService } from '../service';
 import { createSimulation, type SimEvent } from '../sim';
@@ -26,13 +28,19 @@ const { values: args } = parseArgs({
   },
 });
 
+/** MODEL_DIR when given, else the shipped default model, else rules only (the demo must run on any clone). */
+function demoModelDir(): string {
+  if (process.env.MODEL_DIR) return process.env.MODEL_DIR;
+  return existsSync(join(__dirname, '..', '..', 'models', 'default', 'model.json')) ? join(__dirname, '..', '..', 'models', 'default') : 'none';
+}
+
 async function main(): Promise<void> {
   const seconds = Number(args.seconds);
   const batchSize = Number(args.batch);
   const logger = createLogger({ level: 'warn' });
   const service = await startService({
     env: {},
-    overrides: { httpPort: 0, kafkaBrokers: [], redisUrl: undefined, redisClusterNodes: [], ...(process.env.MODEL_DIR ? { modelDir: process.env.MODEL_DIR } : {}) },
+    overrides: { httpPort: 0, kafkaBrokers: [], redisUrl: undefined, redisClusterNodes: [], modelDir: demoModelDir() },
     logger,
   });
   const base = `http://127.0.0.1:${service.port}`;
