@@ -45,6 +45,8 @@ async function main(): Promise<void> {
   });
   const base = `http://127.0.0.1:${service.port}`;
   console.log(`card-shield demo: the service runs embedded on ${base} — state lives in memory, alerts stay in process.`);
+  const model = (await (await fetch(`${base}/v1/model`)).json()) as { version?: string; backend?: { detail?: string } };
+  console.log(model.version ? `Model ${model.version} on ${model.backend?.detail ?? 'tfjs'}; rules from rules/default.yaml.` : 'No model: rules only.');
   console.log(`Streaming simulated traffic (seed ${args.seed}, ${args.customers} customers, ${args.days} days) for up to ${seconds} s…\n`);
 
   const simulation = createSimulation({ seed: Number(args.seed), customers: Number(args.customers), days: Number(args.days) });
