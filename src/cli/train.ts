@@ -1,0 +1,166 @@
+/**
+ * `npm run train -- --input traffic.ndjson --labels labels.ndjson --train-from 2026-01-19 --train-to 2026-02-16 --out models/default`
+ *
+ * Replays the input through the service's own state code, trains the fraud model on the training period with the
+ * labels known by then, and writes the model directory (tfjs files + metadata.json).
+ */
+import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
+import { NonRetriableError } from '../errors';
+import { METADATA_FORMAT, saveModelArtifact } from '../model/artifact';
+import { initialiseBackend } from '../model/backend';
+import { replay, type ReplayRow } from '../model/dataset';
+import { INPUT_HELP, INPUT_OPTIONS, openInputs, parseInstant } from '../model/inputs';
+import { chooseThresholds, collectTrainingData, DAY_MS, DEFAULT_NETWORK_OPTIONS, trainNetwork, type NetworkOptions } from '../model/train';
+import { FEATURE_NAMES } from '../state/features';
+import { createMemoryStore } from '../state/memory-store';
+
+const HELP = `Usage: npm run train -- --input <file> [--labels <file>] --train-to <date> --out models/<name> [options]
+
+Training period
+  --train-from <date>       first day trained on (default: the start of the input). Leave the days before it as
+                            warm-up: 30-day features need 30 days of history
+  --train-to <date>         end of the training period (exclusive), e.g. 2026-02-23
+  --labels-known-at <date>  only labels reported before this count (default: train-to + 7 days, the label gap)
+  --validation-days <n>     the last n days of the period are the validation set (default 7)
+
+Model
+  --out <dir>               model directory to write (e.g. models/default)
+  --version <text>          model version shown in alerts (default: <dir name>-<train-to>-s<seed>)
+  --features <a,b,…>        catalog features to use (default: all ${FEATURE_NAMES.length})
+  --seed <n>                default ${DEFAULT_NETWORK_OPTIONS.seed}
+  --epochs <n>              default ${DEFAULT_NETWORK_OPTIONS.epochs}
+  --hidden <a,b>            hidden layer sizes, default ${DEFAULT_NETWORK_OPTIONS.hiddenUnits.join(',')}
+  --batch-size <n>          default ${DEFAULT_NETWORK_OPTIONS.batchSize}
+  --learning-rate <x>       default ${DEFAULT_NETWORK_OPTIONS.learningRate}
+  --genuine-per-fraud <n>   genuine rows kept per fraud row when down-sampling, default ${DEFAULT_NETWORK_OPTIONS.genuinePerFraud}
+
+${INPUT_HELP}`;
+
+const { values: args } = parseArgs({
+  options: {
+    ...INPUT_OPTIONS,
+    'train-from': { type: 'string' },
+    'train-to': { type: 'string' },
+    'labels-known-at': { type: 'string' },
+    'validation-days': { type: 'string', default: '7' },
+    out: { type: 'string' },
+    version: { type: 'string' },
+    features: { type: 'string' },
+    seed: { type: 'string' },
+    epochs: { type: 'string' },
+    hidden: { type: 'string' },
+    'batch-size': { type: 'string' },
+    'learning-rate': { type: 'string' },
+    'genuine-per-fraud': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+
+function numberOption(name: string, raw: string | undefined, fallback: number, check: (v: number) => boolean = (v) => v > 0): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || !check(value)) throw new NonRetriableError(`--${name} "${raw}" is not a valid value`);
+  return value;
+}
+
+/** Stops the replay once it has passed the end of the training period: later data is not needed. */
+async function* until(batches: AsyncIterable<ReplayRow[]>, endMs: number): AsyncGenerator<ReplayRow[]> {
+  for await (const batch of batches) {
+    yield batch;
+    if (batch[batch.length - 1].transaction.eventTimeMs >= endMs) return;
+  }
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const fixed = (v: number, digits = 4) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
+
+async function main(): Promise<void> {
+  if (args.help) {
+    console.log(HELP);
+    return;
+  }
+  const trainTo = parseInstant('train-to', args['train-to']);
+  if (trainTo === undefined) throw new NonRetriableError('--train-to is required (the end of the training period, e.g. 2026-02-23)');
+  if (args.out === undefined) throw new NonRetriableError('--out is required (the model directory, e.g. models/default)');
+  const trainFrom = parseInstant('train-from', args['train-from']) ?? Number.NEGATIVE_INFINITY;
+  const labelsKnownAt = parseInstant('labels-known-at', args['labels-known-at']) ?? trainTo + 7 * DAY_MS;
+  const validationDays = numberOption('validation-days', args['validation-days'], 7);
+  const validationFrom = trainTo - validationDays * DAY_MS;
+  if (validationFrom <= trainFrom) throw new NonRetriableError('--validation-days leaves no days to fit on: widen the training period');
+  const network: NetworkOptions = {
+    seed: numberOption('seed', args.seed, DEFAULT_NETWORK_OPTIONS.seed, Number.isInteger),
+    hiddenUnits: args.hidden?.split(',').map((u) => numberOption('hidden', u, 0, (v) => Number.isInteger(v) && v > 0)) ?? DEFAULT_NETWORK_OPTIONS.hiddenUnits,
+    epochs: numberOption('epochs', args.epochs, DEFAULT_NETWORK_OPTIONS.epochs, (v) => Number.isInteger(v) && v > 0),
+    batchSize: numberOption('batch-size', args['batch-size'], DEFAULT_NETWORK_OPTIONS.batchSize, (v) => Number.isInteger(v) && v > 0),
+    learningRate: numberOption('learning-rate', args['learning-rate'], DEFAULT_NETWORK_OPTIONS.learningRate),
+    genuinePerFraud: numberOption('genuine-per-fraud', args['genuine-per-fraud'], DEFAULT_NETWORK_OPTIONS.genuinePerFraud),
+  };
+  const featureNames = args.features?.split(',').map((f) => f.trim()) ?? [...FEATURE_NAMES];
+  const unknown = featureNames.filter((f) => !(FEATURE_NAMES as readonly string[]).includes(f));
+  if (unknown.length > 0) throw new NonRetriableError(`--features: ${unknown.join(', ')} not in the catalog (see src/state/features.ts)`);
+
+  const backend = await initialiseBackend();
+  console.log(`backend: ${backend.detail}`);
+  const inputs = await openInputs(args);
+  console.log(
+    `training period ${Number.isFinite(trainFrom) ? iso(trainFrom) : 'start of input'} .. ${iso(trainTo)}, validation from ${iso(validationFrom)}, labels known before ${iso(labelsKnownAt)}`,
+  );
+  const started = performance.now();
+  const data = await collectTrainingData(until(replay(inputs.records(), { store: createMemoryStore(), labels: inputs.labels }), trainTo), {
+    catalog: FEATURE_NAMES,
+    featureNames,
+    from: trainFrom,
+    to: trainTo,
+    validationFrom,
+    labelsKnownAt,
+  });
+  const skippedRecords = inputs.transactionReport.skipped + inputs.labelReport.skipped;
+  console.log(
+    `replayed in ${((performance.now() - started) / 1000).toFixed(1)} s: ${data.summary.transactions} transactions in the period (${data.summary.fraudTransactions} with a known fraud label) on ${data.summary.cards} cards; fit ${data.fit.matrix.rows}, validation ${data.validation.matrix.rows}; ${skippedRecords} input records skipped`,
+  );
+  for (const problem of [...inputs.transactionReport.problems, ...inputs.labelReport.problems].slice(0, 5)) console.log(`  skipped ${problem}`);
+
+  console.log('epoch |   loss   | val AP | val AUC |  time');
+  const trained = await trainNetwork(data, network, (e) =>
+    console.log(`${String(e.epoch).padStart(5)} | ${fixed(e.loss, 5).padStart(8)} | ${fixed(e.validationAp).padStart(6)} | ${fixed(e.validationAuc).padStart(7)} | ${e.seconds.toFixed(1).padStart(4)} s`),
+  );
+  const thresholds = chooseThresholds(trained.validationScores, data.validation.isFraud);
+  const version = args.version ?? `${basename(args.out)}-${iso(trainTo).slice(0, 10)}-s${network.seed}`;
+  const metadata = await saveModelArtifact(args.out, trained.model, {
+    format: METADATA_FORMAT,
+    version,
+    createdAt: new Date().toISOString(),
+    featureNames,
+    inputTransform: 'symlog-standardise',
+    means: trained.standardisation.means.map((v) => Number(v.toPrecision(8))),
+    stds: trained.standardisation.stds.map((v) => Number(v.toPrecision(8))),
+    trainingPeriod: { from: Number.isFinite(trainFrom) ? iso(trainFrom) : 'start of input', to: iso(trainTo), labelsKnownAt: iso(labelsKnownAt) },
+    dataSummary: {
+      sources: inputs.sources.map((s) => basename(s)),
+      transactions: data.summary.transactions,
+      fraudTransactions: data.summary.fraudTransactions,
+      cards: data.summary.cards,
+      fitRows: trained.fitRows,
+      validationRows: data.validation.matrix.rows,
+      negativeSampleRate: Number(trained.negativeSampleRate.toPrecision(6)),
+      skippedRecords,
+    },
+    thresholds,
+    training: { ...network, epochs: network.epochs, bestEpoch: trained.bestEpoch, backend: backend.name },
+    evaluation: { validation: trained.validation },
+  });
+  const v = trained.validation;
+  console.log(`
+model ${metadata.version} → ${args.out}
+  inputs ${featureNames.length}, hidden ${network.hiddenUnits.join('×')}, best epoch ${trained.bestEpoch} of ${network.epochs}, genuine rows kept ${(trained.negativeSampleRate * 100).toFixed(2)}%
+  validation (${v.rows} rows, ${v.frauds} known fraud):  AUC ${fixed(v.auc)}  AP ${fixed(v.averagePrecision)}  CP@100 ${fixed(v.cardPrecisionAt100)}
+  calibration: mean score ${fixed(v.meanScore, 5)} vs fraud rate ${fixed(v.fraudRate, 5)}
+  suggested thresholds: review ${thresholds.review}, block ${thresholds.block} (${thresholds.rule})`);
+  trained.model.dispose();
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof NonRetriableError ? `train: ${error.message}` : error);
+  process.exitCode = 1;
+});

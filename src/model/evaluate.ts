@@ -1,0 +1,245 @@
+/**
+ * Evaluation on the future, the way a fraud team works: the replay runs from the start of the data so state is
+ * warm and labels arrive when they were reported; only the test period is scored. Three systems are compared on
+ * the same rows: the rules alone, the model alone and the combined decision policy. A card already known to be
+ * compromised (a fraud label reported before the day) is left out of that day: it would be blocked already.
+ */
+import type { CardTransaction } from '../contract';
+import { decide, type DecisionPolicy } from '../decision/policy';
+import type { RuleHit } from '../rules/compile';
+import type { ReplayRow } from './dataset';
+import {
+  averagePrecision,
+  cardPrecisionAtK,
+  figuresAtThresholds,
+  precisionRecallCurve,
+  rocAuc,
+  type CardPrecisionDay,
+  type PrPoint,
+  type ThresholdFigures,
+} from './metrics';
+import type { ModelScorer } from './scorer';
+import { DAY_MS } from './train';
+
+export const SYSTEMS = ['rules', 'model', 'combined'] as const;
+export type SystemName = (typeof SYSTEMS)[number];
+
+export interface EvaluationSetup {
+  /** Test period [from, to), epoch ms. */
+  from: number;
+  to: number;
+  /** The rule set's evaluation; absent means no rules (rules alone then scores 0 everywhere). */
+  rules?: (transaction: CardTransaction, features: Float64Array) => RuleHit[];
+  model?: ModelScorer;
+  policy: DecisionPolicy;
+  /** Cards a review team can look at per day (Card Precision@k). */
+  k: number;
+  /**
+   * Ground truth when it is better than the labels (the simulator's truth file): fraud transaction id → scenario.
+   * Without it a transaction is fraud when a fraud label names it, whenever that label was reported.
+   */
+  truth?: ReadonlyMap<string, string>;
+}
+
+export interface SystemFigures {
+  auc: number | null;
+  averagePrecision: number | null;
+  cardPrecisionAtK: number | null;
+  /** Alert precision and recall at the policy's review and block thresholds. */
+  atThresholds: ThresholdFigures[];
+}
+
+export interface EvaluationReport {
+  testPeriod: { from: string; to: string };
+  k: number;
+  policy: DecisionPolicy;
+  rows: { scored: number; excludedKnownCompromised: number; skippedDuplicateOrLate: number; frauds: number; fraudCards: number; days: number };
+  /** The best CP@k a perfect ranking could reach on these days (few fraud cards on a day caps it below 1). */
+  cardPrecisionCeiling: number | null;
+  systems: Partial<Record<SystemName, SystemFigures>>;
+  perDay: Array<{ date: string; cards: number; fraudCards: number } & Partial<Record<SystemName, number>>>;
+  /**
+   * Per rule: live and shadow hits in the test period and the share of them that were fraud. A rule's score is its
+   * evidence in the policy; this is the precision it measured, to tune the score against.
+   */
+  ruleHits: Array<{ rule: string; score: number; shadow: boolean; hits: number; frauds: number; precision: number | null }>;
+  /** With a truth file: per fraud scenario, the share of its fraud transactions each system sends to review. */
+  recallAtReviewByScenario?: Record<string, { frauds: number } & Partial<Record<SystemName, number>>>;
+}
+
+export interface EvaluationCurves {
+  precisionRecall: Partial<Record<SystemName, PrPoint[]>>;
+  cardPrecisionDays: Partial<Record<SystemName, CardPrecisionDay[]>>;
+}
+
+const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
+const isoOrNone = (ms: number): string => (Number.isFinite(ms) ? new Date(ms).toISOString() : 'none');
+
+/** Feed it every replay batch (test rows are scored, earlier rows only teach it which cards became known). */
+export class Evaluation {
+  private readonly day: number[] = [];
+  private readonly card: string[] = [];
+  private readonly isFraud: number[] = [];
+  private readonly scenario: Array<string | undefined> = [];
+  private readonly hits: Array<readonly RuleHit[]> = [];
+  private readonly scores: Record<SystemName, number[]> = { rules: [], model: [], combined: [] };
+  private readonly knownCompromisedDay = new Map<string, number>();
+  private skipped = 0;
+  private firstTestMs = Number.POSITIVE_INFINITY;
+  private lastTestMs = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly setup: EvaluationSetup) {}
+
+  get systems(): SystemName[] {
+    return this.setup.model === undefined ? ['rules'] : [...SYSTEMS];
+  }
+
+  add(batch: readonly ReplayRow[]): void {
+    const { from, to, model, policy } = this.setup;
+    const test: ReplayRow[] = [];
+    for (const row of batch) {
+      if (row.fraudLabel !== undefined) {
+        const knownDay = Math.floor(row.fraudLabel.reportedAtMs / DAY_MS);
+        const previous = this.knownCompromisedDay.get(row.transaction.cardToken);
+        if (previous === undefined || knownDay < previous) this.knownCompromisedDay.set(row.transaction.cardToken, knownDay);
+      }
+      const time = row.transaction.eventTimeMs;
+      if (time < from || time >= to) continue;
+      if (row.duplicate || row.tooOld) this.skipped++;
+      else test.push(row);
+      this.firstTestMs = Math.min(this.firstTestMs, time);
+      this.lastTestMs = Math.max(this.lastTestMs, time);
+    }
+    if (test.length === 0) return;
+    const modelScores = model?.scoreBatch(test.map((row) => row.features));
+    test.forEach((row, i) => {
+      const hits = this.setup.rules?.(row.transaction, row.features) ?? [];
+      this.hits.push(hits);
+      this.day.push(Math.floor(row.transaction.eventTimeMs / DAY_MS));
+      this.card.push(row.transaction.cardToken);
+      const scenario = this.setup.truth?.get(row.transaction.transactionId);
+      this.scenario.push(scenario);
+      this.isFraud.push((this.setup.truth === undefined ? row.fraudLabel !== undefined : scenario !== undefined) ? 1 : 0);
+      this.scores.rules.push(decide({ hits }, policy).score);
+      if (modelScores !== undefined) {
+        this.scores.model.push(modelScores[i]);
+        this.scores.combined.push(decide({ hits, modelScore: modelScores[i] }, policy).score);
+      }
+    });
+  }
+
+  result(): { report: EvaluationReport; curves: EvaluationCurves } {
+    const { k, policy, from, to } = this.setup;
+    // Rows of cards known compromised before their day are out of every figure, not only CP@k.
+    const kept: number[] = [];
+    for (let i = 0; i < this.day.length; i++) {
+      const knownDay = this.knownCompromisedDay.get(this.card[i]);
+      if (knownDay === undefined || knownDay >= this.day[i]) kept.push(i);
+    }
+    const day = kept.map((i) => this.day[i]);
+    const card = kept.map((i) => this.card[i]);
+    const isFraud = kept.map((i) => this.isFraud[i]);
+    const report: EvaluationReport = {
+      // An open end (--test-to defaults to the end of the input) is reported as the last test transaction.
+      testPeriod: { from: isoOrNone(Number.isFinite(from) ? from : this.firstTestMs), to: isoOrNone(Number.isFinite(to) ? to : this.lastTestMs + 1) },
+      k,
+      policy,
+      rows: {
+        scored: kept.length,
+        excludedKnownCompromised: this.day.length - kept.length,
+        skippedDuplicateOrLate: this.skipped,
+        frauds: isFraud.reduce((a, b) => a + b, 0),
+        fraudCards: new Set(card.filter((_, i) => isFraud[i] === 1)).size,
+        days: new Set(day).size,
+      },
+      cardPrecisionCeiling: null,
+      systems: {},
+      perDay: [],
+      ruleHits: [],
+    };
+    const byRule = new Map<string, EvaluationReport['ruleHits'][number]>();
+    for (const i of kept) {
+      for (const hit of this.hits[i]) {
+        const entry = byRule.get(hit.ruleId) ?? { rule: hit.ruleId, score: hit.score, shadow: hit.shadow, hits: 0, frauds: 0, precision: null };
+        entry.hits++;
+        entry.frauds += this.isFraud[i];
+        byRule.set(hit.ruleId, entry);
+      }
+    }
+    report.ruleHits = [...byRule.values()].map((r) => ({ ...r, precision: r.frauds / r.hits })).sort((a, b) => b.hits - a.hits);
+    const curves: EvaluationCurves = { precisionRecall: {}, cardPrecisionDays: {} };
+    // Cards and fraud cards per day before any system's own removals, which differ by system.
+    const perDay = new Map<number, EvaluationReport['perDay'][number]>();
+    const cardsOfDay = new Map<number, { cards: Set<string>; fraud: Set<string> }>();
+    day.forEach((d, i) => {
+      let entry = cardsOfDay.get(d);
+      if (!entry) cardsOfDay.set(d, (entry = { cards: new Set(), fraud: new Set() }));
+      entry.cards.add(card[i]);
+      if (isFraud[i]) entry.fraud.add(card[i]);
+    });
+    for (const d of [...cardsOfDay.keys()].sort((a, b) => a - b)) {
+      const { cards, fraud } = cardsOfDay.get(d)!;
+      perDay.set(d, { date: new Date(d * DAY_MS).toISOString().slice(0, 10), cards: cards.size, fraudCards: fraud.size });
+    }
+    for (const system of this.systems) {
+      const score = kept.map((i) => this.scores[system][i]);
+      // Known compromise was applied above; CP@k still removes cards it detected on earlier days itself.
+      const cp = cardPrecisionAtK({ day, card, score, isFraud }, k);
+      report.cardPrecisionCeiling = finiteOrNull(cp.ceiling);
+      report.systems[system] = {
+        auc: finiteOrNull(rocAuc(score, isFraud)),
+        averagePrecision: finiteOrNull(averagePrecision(score, isFraud)),
+        cardPrecisionAtK: finiteOrNull(cp.mean),
+        atThresholds: figuresAtThresholds(score, isFraud, [policy.reviewThreshold, policy.blockThreshold]),
+      };
+      curves.precisionRecall[system] = precisionRecallCurve(score, isFraud);
+      curves.cardPrecisionDays[system] = cp.days;
+      for (const d of cp.days) perDay.get(d.day)![system] = d.precision;
+    }
+    report.perDay = [...perDay.values()];
+    if (this.setup.truth !== undefined) {
+      const byScenario: NonNullable<EvaluationReport['recallAtReviewByScenario']> = {};
+      for (const i of kept) {
+        const scenario = this.scenario[i];
+        if (scenario === undefined) continue;
+        const entry = (byScenario[scenario] ??= { frauds: 0 });
+        entry.frauds++;
+        for (const system of this.systems) entry[system] = (entry[system] ?? 0) + (this.scores[system][i] >= policy.reviewThreshold ? 1 : 0);
+      }
+      for (const entry of Object.values(byScenario)) for (const system of this.systems) entry[system] = (entry[system] ?? 0) / entry.frauds;
+      report.recallAtReviewByScenario = byScenario;
+    }
+    return { report, curves };
+  }
+}
+
+const percent = (v: number | null | undefined) => (v === null || v === undefined ? '   –  ' : `${(v * 100).toFixed(1).padStart(5)}%`);
+
+/** The comparison as a fixed-width table for the terminal. */
+export function formatEvaluation(report: EvaluationReport): string {
+  const lines = [
+    `test ${report.testPeriod.from.slice(0, 10)} .. ${report.testPeriod.to.slice(0, 10)} (exclusive): ${report.rows.scored} transactions over ${report.rows.days} days, ${report.rows.frauds} fraud on ${report.rows.fraudCards} cards; ${report.rows.excludedKnownCompromised} rows of cards already known compromised left out`,
+    `system    |   AUC  |   AP   | CP@${String(report.k).padEnd(3)} | review ≥${report.policy.reviewThreshold}: prec / recall | block ≥${report.policy.blockThreshold}: prec / recall`,
+  ];
+  for (const [name, figures] of Object.entries(report.systems)) {
+    const [review, block] = figures.atThresholds;
+    lines.push(
+      `${name.padEnd(9)} | ${percent(figures.auc)} | ${percent(figures.averagePrecision)} | ${percent(figures.cardPrecisionAtK)} | ${String(review.alerts).padStart(6)} alerts ${percent(review.precision)} / ${percent(review.recall)} | ${String(block.alerts).padStart(6)} alerts ${percent(block.precision)} / ${percent(block.recall)}`,
+    );
+  }
+  lines.push(`CP@${report.k} ceiling (perfect ranking): ${percent(report.cardPrecisionCeiling)}`);
+  if (report.ruleHits.length > 0) {
+    lines.push('rule hits in the test period (score = evidence in the policy, precision = measured):');
+    for (const r of report.ruleHits) {
+      lines.push(`  ${r.rule.padEnd(30)} score ${r.score.toFixed(2)}  ${String(r.hits).padStart(7)} hits  precision ${percent(r.precision)}${r.shadow ? '  (shadow)' : ''}`);
+    }
+  }
+  if (report.recallAtReviewByScenario !== undefined) {
+    lines.push(`recall at review ≥${report.policy.reviewThreshold} by scenario (truth file):`);
+    for (const [scenario, entry] of Object.entries(report.recallAtReviewByScenario)) {
+      const figures = Object.keys(report.systems).map((system) => `${system} ${percent(entry[system as SystemName])}`);
+      lines.push(`  ${scenario.padEnd(22)} ${String(entry.frauds).padStart(6)} fraud txns: ${figures.join('  ')}`);
+    }
+  }
+  return lines.join('\n');
+}
