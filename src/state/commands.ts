@@ -4,7 +4,14 @@
  */
 import type { ChainableCommander } from 'ioredis';
 import { LABEL_CODE, ReturnCode } from './codes';
-import { transactionFingerprint, type CardEvent, type EntityEvent } from './entity-events';
+import {
+  CARD_EVENT_BYTES,
+  CARD_EVENT_FLAGS,
+  ENTITY_EVENT_BYTES,
+  transactionFingerprint,
+  type CardEvent,
+  type EntityEvent,
+} from './entity-events';
 import { LAYOUTS, type Layout, type LayoutName } from './layout';
 import type { CommandNames } from './scripts';
 import type { CardKeys, EntityKeys } from './keys';
@@ -29,21 +36,58 @@ function isMismatch(reply: unknown): boolean {
 
 /**
  * Rebuilds the aggregates after each transaction from the aggregates the script read and the byte patches it
- * wrote (scripts never build whole aggregates: that is the costly part of a script). Null while there is none.
+ * wrote (scripts never build whole aggregates per transaction: that is the costly part of a script). A call of one
+ * applied transaction replies with the whole aggregate instead. Null while there is none.
  */
 function aggregatesAfterEach(layout: Layout, read: unknown, entries: readonly unknown[][]): Array<Buffer | null> {
-  let current: Buffer | null = Buffer.isBuffer(read) && read.length > 0 ? Buffer.from(read) : null;
-  return entries.map((entry) => {
-    const patches = entry[1] as Array<number | Buffer>;
-    if (patches.length > 0) {
-      current = current === null ? Buffer.alloc(layout.size) : Buffer.from(current);
-      for (let i = 0; i < patches.length; i += 2) (patches[i + 1] as Buffer).copy(current, patches[i] as number);
+  let current: Buffer | null = Buffer.isBuffer(read) && read.length > 0 ? read : null;
+  const out = new Array<Buffer | null>(entries.length);
+  for (let e = 0; e < entries.length; e++) {
+    const change = entries[e][1];
+    if (Buffer.isBuffer(change)) current = change;
+    else {
+      const patches = change as Array<number | Buffer>;
+      if (patches.length > 0) {
+        current = current === null ? Buffer.alloc(layout.size) : Buffer.from(current);
+        for (let i = 0; i < patches.length; i += 2) (patches[i + 1] as Buffer).copy(current, patches[i] as number);
+      }
     }
-    return current;
-  });
+    out[e] = current;
+  }
+  return out;
 }
 
 // ---- updateCard-3.lua ----
+
+/** A card event as CARD_EVENT_FORMAT, followed by the two ids (the script's 3 values per transaction). */
+function pushCardEvent(argv: Array<string | number | Buffer>, e: CardEvent): void {
+  const packed = Buffer.allocUnsafe(CARD_EVENT_BYTES).fill(0); // pooled: a small Buffer.alloc costs an ArrayBuffer each
+  e.fingerprint.copy(packed, 0, 0, 8);
+  packed.writeDoubleLE(e.eventTimeMs, 8);
+  packed.writeDoubleLE(e.amount, 16);
+  let flags = (e.declined ? CARD_EVENT_FLAGS.declined : 0) | (e.small ? CARD_EVENT_FLAGS.small : 0);
+  const { merchant, terminal, country, mcc } = e.places;
+  if (merchant !== undefined) (flags |= CARD_EVENT_FLAGS.merchant), merchant.copy(packed, 25);
+  if (terminal !== undefined) (flags |= CARD_EVENT_FLAGS.terminal), terminal.copy(packed, 29);
+  if (country !== undefined) (flags |= CARD_EVENT_FLAGS.country), country.copy(packed, 33);
+  if (mcc !== undefined) (flags |= CARD_EVENT_FLAGS.mcc), mcc.copy(packed, 37);
+  if (e.position !== undefined) {
+    flags |= CARD_EVENT_FLAGS.position;
+    packed.writeDoubleLE(e.position.latitude, 41);
+    packed.writeDoubleLE(e.position.longitude, 49);
+  }
+  packed.writeUInt8(flags, 24);
+  argv.push(packed, e.merchantId ?? '', e.terminalId ?? '');
+}
+
+/** An entity event as ENTITY_EVENT_FORMAT, followed by the card fingerprint (the script's 2 values per transaction). */
+function pushEntityEvent(argv: Array<string | number | Buffer>, e: EntityEvent): void {
+  const packed = Buffer.allocUnsafe(ENTITY_EVENT_BYTES);
+  e.fingerprint.copy(packed, 0, 0, 8);
+  packed.writeDoubleLE(e.eventTimeMs, 8);
+  packed.writeDoubleLE(e.amount, 16);
+  argv.push(packed, e.cardFingerprint);
+}
 
 export function queueUpdateCard(
   pipeline: ChainableCommander,
@@ -54,21 +98,7 @@ export function queueUpdateCard(
 ): void {
   const argv: Array<string | number | Buffer> = [keys.aggregates, keys.places, keys.references, args.allowedLatenessMs, args.horizonMs, args.ttlMs, events.length];
   for (const e of events) {
-    argv.push(
-      e.fingerprint,
-      e.eventTimeMs,
-      String(e.amount),
-      e.declined ? 1 : 0,
-      e.small ? 1 : 0,
-      e.merchantId ?? '',
-      e.terminalId ?? '',
-      e.places.merchant ?? '',
-      e.places.terminal ?? '',
-      e.places.country ?? '',
-      e.places.mcc ?? '',
-      e.position === undefined ? '' : String(e.position.latitude),
-      e.position === undefined ? '' : String(e.position.longitude),
-    );
+    pushCardEvent(argv, e);
   }
   command(pipeline, names.updateCard)(...argv);
 }
@@ -99,7 +129,7 @@ export function queueUpdateEntity(
   events: readonly EntityEvent[],
 ): void {
   const argv: Array<string | number | Buffer> = [keys.aggregates, keys.seen, keys.cards, args.layout, args.allowedLatenessMs, args.ttlMs, events.length];
-  for (const e of events) argv.push(e.fingerprint, e.eventTimeMs, String(e.amount), e.cardFingerprint);
+  for (const e of events) pushEntityEvent(argv, e);
   command(pipeline, names.updateEntity)(...argv);
 }
 
@@ -112,6 +142,38 @@ export function parseUpdateEntity(layout: LayoutName, reply: unknown): EntityUpd
     aggregate: aggregates[i],
     cardLastSeenMs: entry[2] as number,
   }));
+}
+
+// ---- updateBatch-n.lua ----
+
+/** One entity's part of an updateBatch call. */
+export type BatchEntity =
+  | { kind: 'card'; keys: CardKeys; args: { allowedLatenessMs: number; horizonMs: number; ttlMs: number }; events: readonly CardEvent[] }
+  | { kind: 'entity'; keys: EntityKeys; args: { layout: LayoutName; allowedLatenessMs: number; ttlMs: number }; events: readonly EntityEvent[] };
+
+/** Queues one updateBatch call for these entities (on a cluster, all of them in one slot). */
+export function queueUpdateBatch(pipeline: ChainableCommander, names: CommandNames, entities: readonly BatchEntity[]): void {
+  const keys: string[] = [];
+  const argv: Array<string | number | Buffer> = [];
+  for (const entity of entities) {
+    if (entity.kind === 'card') {
+      const { keys: k, args, events } = entity;
+      keys.push(k.aggregates, k.places, k.references);
+      argv.push('card', args.allowedLatenessMs, args.horizonMs, args.ttlMs, events.length);
+      for (const e of events) pushCardEvent(argv, e);
+    } else {
+      const { keys: k, args, events } = entity;
+      keys.push(k.aggregates, k.seen, k.cards);
+      argv.push('entity', args.layout, args.allowedLatenessMs, args.ttlMs, events.length);
+      for (const e of events) pushEntityEvent(argv, e);
+    }
+  }
+  command(pipeline, names.updateBatch)(keys.length, ...keys, ...argv);
+}
+
+/** The reply of updateBatch-n.lua: one reply of updateCard-3.lua or updateEntity-3.lua per entity, in call order. */
+export function parseUpdateBatch(reply: unknown): unknown[] {
+  return reply as unknown[];
 }
 
 // ---- recordCardLabel-2.lua ----

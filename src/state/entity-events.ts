@@ -2,7 +2,7 @@
  * What each entity's update needs from a transaction. Both stores build their updates here, so the Lua arguments
  * and the in-memory twin see identical inputs.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { CardTransaction } from '../contract/transaction';
 import type { LayoutName } from './layout';
 import type { StateOptions } from './options';
@@ -46,10 +46,21 @@ export interface CardEvent {
 export function placeHash(kind: PlaceKind, id: string): Buffer {
   let hash = 0x811c9dc5;
   for (const byte of Buffer.from(`${kind}:${id}`, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
-  const out = Buffer.alloc(4);
+  const out = Buffer.allocUnsafe(4); // from the shared pool: a small Buffer.alloc costs an ArrayBuffer each
   out.writeUInt32LE(hash, 0);
   return out;
 }
+
+/**
+ * How the scripts receive an event: one packed string per transaction (Lua `struct` format) instead of a dozen
+ * arguments, which the client encodes and the script parses one by one. Amounts, times and coordinates travel as
+ * doubles, exactly as given.
+ */
+export const CARD_EVENT_FORMAT = '<c8ddBc4c4c4c4dd';
+export const CARD_EVENT_BYTES = 8 + 8 + 8 + 1 + 4 * 4 + 8 + 8;
+export const CARD_EVENT_FLAGS = { declined: 1, small: 2, merchant: 4, terminal: 8, country: 16, mcc: 32, position: 64 } as const;
+export const ENTITY_EVENT_FORMAT = '<c8dd';
+export const ENTITY_EVENT_BYTES = 8 + 8 + 8;
 
 export interface EntityEvent {
   transactionId: string;
@@ -66,7 +77,7 @@ export interface EntityEvent {
  * to a few hundred thousand ids) is a ~1e-9 event.
  */
 export function transactionFingerprint(transactionId: string): Buffer {
-  return createHash('md5').update(transactionId, 'utf8').digest().subarray(0, 8);
+  return hash('md5', transactionId, 'buffer').subarray(0, 8); // one-shot: no Hash object per transaction
 }
 
 /** Card present when the message says so; when it does not, POS and ATM transactions are. */

@@ -162,6 +162,12 @@ const AT = {
   ip: indexesOf('ip', CLIENT_NAMES),
 };
 
+/** Positions of the windowed count and amount features, in WINDOWS order (no names built per transaction). */
+const WINDOW_AT = {
+  card: { count: WINDOWS.map(([w]) => AT.card[`count_${w}`]), amount: WINDOWS.map(([w]) => AT.card[`amount_${w}`]) },
+  account: { count: WINDOWS.map(([w]) => AT.account[`count_${w}`]), amount: WINDOWS.map(([w]) => AT.account[`amount_${w}`]) },
+};
+
 /** Window length in buckets of every feature window: 11 buckets of W/10 cover at least W. */
 const WINDOW_BUCKETS = 11;
 
@@ -229,12 +235,14 @@ function setAmountFeatures(out: Float64Array, entity: 'card' | 'account', update
   const amount = txn.amount;
   const counts = [0, 0, 0, 0, 0];
   const sums = [0, 0, 0, 0, 0];
-  WINDOWS.forEach(([w, , tier], i) => {
+  const { count: countAt, amount: amountAt } = WINDOW_AT[entity];
+  for (let i = 0; i < WINDOWS.length; i++) {
+    const tier = WINDOWS[i][2];
     counts[i] = reader.including(tier, 'count', 1);
     sums[i] = reader.including(tier, 'amount', amount);
-    out[at[`count_${w}`]] = counts[i];
-    out[at[`amount_${w}`]] = sums[i];
-  });
+    out[countAt[i]] = counts[i];
+    out[amountAt[i]] = sums[i];
+  }
   out[at.avg_amount_1d] = sums[2] / counts[2];
   out[at.avg_amount_7d] = sums[3] / counts[3];
   out[at.avg_amount_30d] = sums[4] / counts[4];

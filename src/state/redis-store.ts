@@ -1,7 +1,8 @@
 /**
- * The Redis feature store. A batch becomes one script call per entity (card, account, terminal, merchant, device,
- * IP) carrying all of that entity's transactions in batch order, sent as one pipeline: one round trip per batch
- * (with a cluster, one pipeline per node, sent together). Scripts return raw buckets; features.ts does the rest.
+ * The Redis feature store. Each entity of a batch (card, account, terminal, merchant, device, IP) is updated with
+ * all of its transactions in batch order; many entities share one script call (updateBatch: on a cluster, those of
+ * one slot), and the calls go as one pipeline: one round trip per batch (with a cluster, one pipeline per node, sent
+ * together). Scripts return raw buckets; features.ts does the rest.
  */
 import type { Cluster, Redis, ChainableCommander } from 'ioredis';
 import type { CardLabel, CardTransaction } from '../contract/transaction';
@@ -12,13 +13,15 @@ import {
   LayoutMismatch,
   parseRecordAcceptorLabel,
   parseRecordCardLabel,
+  parseUpdateBatch,
   parseUpdateCard,
   parseUpdateEntity,
   queueRecordAcceptorLabel,
   queueRecordCardLabel,
-  queueUpdateCard,
-  queueUpdateEntity,
+  queueUpdateBatch,
+  type BatchEntity,
 } from './commands';
+import type { LayoutName } from './layout';
 import { LAYOUT_OF, LINKED_KINDS, cardEventOf, entityEventOf, linkedIdOf, type CardEvent, type EntityEvent, type LinkedKind } from './entity-events';
 import { computeFeatures, type TransactionUpdates } from './features';
 import { cardKeys, entityKeys, hashSlot } from './keys';
@@ -46,6 +49,9 @@ interface Call {
   queue(pipeline: ChainableCommander): void;
 }
 
+/** Entities per updateBatch call on a single server: a few ms of script time per call. */
+const BATCH_ENTITIES = 200;
+
 function isCluster(redis: Redis | Cluster): redis is Cluster {
   return (redis as Cluster).isCluster === true;
 }
@@ -70,6 +76,9 @@ export function createRedisStore(redis: Redis | Cluster, options: RedisStoreOpti
   const names = defineStateCommands(redis);
   const ttlMs = stateTtlMs();
   const cardArgs = { allowedLatenessMs: state.allowedLatenessMs, horizonMs: STATE_HORIZON_MS, ttlMs };
+  const entityArgs = Object.fromEntries(
+    LINKED_KINDS.map((kind) => [kind, { layout: LAYOUT_OF[kind], allowedLatenessMs: state.allowedLatenessMs, ttlMs }]),
+  ) as Record<LinkedKind, { layout: LayoutName; allowedLatenessMs: number; ttlMs: number }>;
 
   /** Sends the calls as one pipeline per node, all at once; replies come back in call order. */
   async function roundTrip(calls: readonly Call[]): Promise<unknown[]> {
@@ -140,29 +149,57 @@ export function createRedisStore(redis: Redis | Cluster, options: RedisStoreOpti
       }
     });
 
-    const calls: Call[] = [];
+    // One updateBatch call per group of entities: on a cluster the entities of one slot, else up to
+    // BATCH_ENTITIES at a time (each call is one script run: keep runs short so other clients are not held up).
+    const entities: BatchEntity[] = [];
+    const groupKeys: string[] = [];
     for (const [token, group] of cardGroups) {
       const keys = cardKeys(prefix, token);
-      calls.push({ key: keys.aggregates, queue: (p) => queueUpdateCard(p, names, keys, cardArgs, group.events) });
+      entities.push({ kind: 'card', keys, args: cardArgs, events: group.events });
+      groupKeys.push(keys.aggregates);
     }
     for (const group of entityGroups.values()) {
       const keys = entityKeys(prefix, group.kind, group.id);
-      const args = { layout: LAYOUT_OF[group.kind], allowedLatenessMs: state.allowedLatenessMs, ttlMs };
-      calls.push({ key: keys.aggregates, queue: (p) => queueUpdateEntity(p, names, keys, args, group.events) });
+      entities.push({ kind: 'entity', keys, args: entityArgs[group.kind], events: group.events });
+      groupKeys.push(keys.aggregates);
     }
+    const members: number[][] = [];
+    if (isCluster(redis)) {
+      const bySlot = new Map<number, number[]>();
+      groupKeys.forEach((key, index) => {
+        const slot = hashSlot(key);
+        const list = bySlot.get(slot);
+        if (list === undefined) bySlot.set(slot, [index]);
+        else list.push(index);
+      });
+      members.push(...bySlot.values());
+    } else {
+      for (let from = 0; from < entities.length; from += BATCH_ENTITIES) {
+        members.push(Array.from({ length: Math.min(BATCH_ENTITIES, entities.length - from) }, (_, j) => from + j));
+      }
+    }
+    const calls: Call[] = members.map((list) => ({
+      key: groupKeys[list[0]],
+      queue: (p) => queueUpdateBatch(p, names, list.map((index) => entities[index])),
+    }));
 
     const replies = await guarded('applyBatch', () => roundTrip(calls));
+    const entityReplies = new Array<unknown>(entities.length);
+    members.forEach((list, call) => {
+      const parts = parseUpdateBatch(replies[call]);
+      list.forEach((index, j) => (entityReplies[index] = parts[j]));
+    });
 
     const updates = new Array<Partial<TransactionUpdates>>(txns.length);
     for (let i = 0; i < txns.length; i++) updates[i] = {};
-    let call = 0;
+    let entity = 0;
     for (const group of cardGroups.values()) {
-      const parsed = parseUpdateCard(replies[call++]);
+      const parsed = parseUpdateCard(entityReplies[entity++]);
       if (parsed instanceof LayoutMismatch) throw mismatch(parsed.script);
       group.txns.forEach((index, j) => (updates[index].card = parsed[j]));
     }
     for (const group of entityGroups.values()) {
-      const parsed = parseUpdateEntity(LAYOUT_OF[group.kind], replies[call++]);
+      const parsed = parseUpdateEntity(LAYOUT_OF[group.kind], entityReplies[entity++]);
       if (parsed instanceof LayoutMismatch) throw mismatch(parsed.script);
       group.txns.forEach((index, j) => (updates[index][group.kind] = parsed[j]));
     }

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
 import { LABEL_CODE, NO_LABEL, ReturnCode } from './codes';
+import { CARD_EVENT_FLAGS, CARD_EVENT_FORMAT, ENTITY_EVENT_FORMAT } from './entity-events';
 import { COUNTER_MAX, DAY_MS, HEADER_TYPES, LAYOUTS, MINUTE_MS, NO_TIME, PRUNE_PERIOD_MS, type Layout } from './layout';
 
 export const SCRIPT_FILES = {
@@ -16,6 +17,7 @@ export const SCRIPT_FILES = {
   updateEntity: 'updateEntity-3',
   recordCardLabel: 'recordCardLabel-2',
   recordAcceptorLabel: 'recordAcceptorLabel-2',
+  updateBatch: 'updateBatch-n',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;
@@ -77,7 +79,7 @@ function luaLayout(layout: Layout) {
  */
 function prelude(): string {
   const codes = Object.fromEntries(Object.entries(ReturnCode).filter(([, value]) => typeof value === 'number'));
-  const branches = Object.values(LAYOUTS).map((layout) => `  if name == '${layout.name}' then return ${luaValue(luaLayout(layout))} end`);
+  const branches = Object.values(LAYOUTS).map((layout) => `  if name == '${layout.name}' then cached = ${luaValue(luaLayout(layout))} end`);
   const zeros = Math.max(...Object.values(LAYOUTS).map((layout) => layout.size));
   return [
     `local ZEROS = '${'\\0'.repeat(zeros)}'`,
@@ -85,13 +87,22 @@ function prelude(): string {
     `local CODES = ${luaValue(codes)}`,
     `local LABEL = ${luaValue(LABEL_CODE)}`,
     `local NO_LABEL = ${NO_LABEL}`,
+    `local CARD_EVENT_FORMAT = ${luaValue(CARD_EVENT_FORMAT)}`,
+    `local CARD_EVENT_FLAGS = ${luaValue(CARD_EVENT_FLAGS)}`,
+    `local ENTITY_EVENT_FORMAT = ${luaValue(ENTITY_EVENT_FORMAT)}`,
     `local NO_TIME = ${luaValue(NO_TIME)}`,
     `local MINUTE_MS = ${MINUTE_MS}`,
     `local DAY_MS = ${DAY_MS}`,
     `local PRUNE_PERIOD_MS = ${PRUNE_PERIOD_MS}`,
+    '-- Built once per call when first asked for: a batch call opens many entities of the same layout.',
+    'local LAYOUT_CACHE = {}',
     'local function layoutNamed(name)',
+    '  local cached = LAYOUT_CACHE[name]',
+    '  if cached then return cached end',
     ...branches,
-    "  error('unknown layout ' .. tostring(name))",
+    "  if not cached then error('unknown layout ' .. tostring(name)) end",
+    '  LAYOUT_CACHE[name] = cached',
+    '  return cached',
     'end',
     '',
   ].join('\n');
@@ -110,7 +121,8 @@ function resolveIncludes(source: string, directory: string, included: Set<string
 
 export interface AssembledScript {
   name: ScriptName;
-  numberOfKeys: number;
+  /** Undefined for a script taking a variable number of keys (file name ending in `-n`). */
+  numberOfKeys: number | undefined;
   lua: string;
   /** The versioned command name: `cs_<script>_<first 10 hex of sha1(lua)>`. */
   command: string;
@@ -120,7 +132,9 @@ export function assembleScripts(): AssembledScript[] {
   const directory = luaDirectory();
   const head = prelude();
   return (Object.entries(SCRIPT_FILES) as Array<[ScriptName, string]>).map(([name, file]) => {
-    const numberOfKeys = Number(/-(\d+)$/.exec(file)?.[1]);
+    // '-n': a variable number of keys, passed as the first argument of each call.
+    const count = /-(\d+|n)$/.exec(file)?.[1];
+    const numberOfKeys = count === 'n' ? undefined : Number(count);
     const body = resolveIncludes(readFileSync(join(directory, `${file}.lua`), 'utf8'), directory, new Set());
     const lua = head + body;
     const version = createHash('sha1').update(lua).digest('hex').slice(0, 10);

@@ -227,7 +227,8 @@ export function applyCardEvent(layout: Layout, state: CardState, event: CardEven
       state.places = setPlace(state.places, hash, minute);
     }
     state.references.set(fingerprint, { minute, label: NO_LABEL, terminalId: event.terminalId ?? '', merchantId: event.merchantId ?? '' });
-    if (Math.floor(last / PRUNE_PERIOD_MS) > Math.floor(lastBefore / PRUNE_PERIOD_MS)) {
+    // A card without aggregates has nothing older to drop yet.
+    if (lastBefore !== NO_TIME && Math.floor(last / PRUNE_PERIOD_MS) > Math.floor(lastBefore / PRUNE_PERIOD_MS)) {
       state.places = prunePlaces(state.places, last - params.horizonMs);
       for (const [id, reference] of state.references) {
         if (reference.minute * MINUTE_MS < last - params.horizonMs) state.references.delete(id);

@@ -1,7 +1,9 @@
 --- @include "bucketOf"
 --- @include "slotOf"
 -- Zeroes the slots of the buckets passed over when the newest event time moves from fromMs to toMs.
+-- A new aggregate (never stored, no time yet) is all zeros already: nothing to clear.
 local function advanceRings(agg, fromMs, toMs)
+  if fromMs == NO_TIME and not agg.blob then return end
   for _, tier in ipairs(agg.layout.tiers) do
     local fromHead = bucketOf(tier, fromMs)
     local toHead = bucketOf(tier, toMs)

@@ -12,5 +12,5 @@ local function prunePlaces(places, key, cutoffMs)
   end
   local pruned = table.concat(kept)
   if pruned == '' then redis.call('DEL', key) else redis.call('SET', key, pruned) end
-  places.stored, places.length, places.moved = pruned, #pruned, {}
+  places.stored, places.length, places.moved, places.pending, places.flushed = pruned, #pruned, {}, {}, #pruned
 end
