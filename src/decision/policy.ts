@@ -18,7 +18,9 @@
  *
  * 3. The action is the higher of:
  *      - the score's action: score ≥ blockThreshold → block; score ≥ reviewThreshold → review; else allow;
- *      - every live hit's own action: a `review` rule asks for at least review, a `block` rule forces block.
+ *      - every live hit's own action: a `review` rule asks for at least review, a `block` rule forces block, an
+ *        `evidence` rule asks for nothing by itself (its score still counts): for weak signals such as a first
+ *        foreign country or an amount spike, which alert only together with other evidence or the model.
  *    Why: an analyst who writes "a card on the blocklist → block" must get a block whatever REVIEW_THRESHOLD and
  *    BLOCK_THRESHOLD are tuned to for the model; thresholds move for the model's sake and must not silently switch
  *    off a rule. The score is still reported as computed, not lifted to the threshold: it stays the evidence
@@ -59,7 +61,7 @@ export interface Decision {
   ruleScore: number;
 }
 
-const RANK: Readonly<Record<DecisionAction, number>> = { allow: 0, review: 1, block: 2 };
+const RANK: Readonly<Record<DecisionAction | 'evidence', number>> = { allow: 0, evidence: 0, review: 1, block: 2 };
 
 export function decide(input: DecisionInput, policy: DecisionPolicy): Decision {
   const { hits, modelScore, modelReasons } = input;
@@ -77,7 +79,7 @@ export function decide(input: DecisionInput, policy: DecisionPolicy): Decision {
     live.push(hit);
     ruleScore = orCombine(ruleScore, hit.score);
     if (hit.score > strongestRule) strongestRule = hit.score;
-    if (RANK[hit.action] > RANK[floor]) floor = hit.action;
+    if (hit.action !== 'evidence' && RANK[hit.action] > RANK[floor]) floor = hit.action;
   }
   const score = modelScore === undefined ? ruleScore : orCombine(ruleScore, modelScore);
 

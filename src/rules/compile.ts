@@ -14,7 +14,7 @@
  *       description: …
  *       when: <condition>              # grammar in condition.ts
  *       score: 0.45                    # this rule's evidence, 0–1; how scores combine is in src/decision/policy.ts
- *       action: review | block         # the least action a live hit asks for
+ *       action: evidence | review | block   # the least action a live hit asks for (evidence: none by itself)
  *       reason: { code: CARD_VELOCITY_10M, message: "{value} transactions in 10 minutes (limit {threshold})",
  *                 value?: <numeric ref>, threshold?: number | $param }
  *       params: { limit: 5 }           # optional constants, used as $limit in the condition and {limit} in the message
@@ -35,7 +35,8 @@ import { LIST_KINDS, listEntryProblem, parseListText, type ListKind, type ListMe
 import { didYouMean } from './suggest';
 import { compileTemplate, formatValue, type MessageRenderer, type TemplatePart } from './template';
 
-export type RuleAction = 'review' | 'block';
+/** `evidence`: the rule adds its score and reason but asks for no action by itself (weak signals that alert only together). */
+export type RuleAction = 'evidence' | 'review' | 'block';
 export type RuleMode = 'live' | 'shadow';
 
 export interface RuleHit {
@@ -300,7 +301,7 @@ function compileRule(raw: unknown, index: number, scope: RuleScope, failRule: Ru
   const score = raw.score;
   if (typeof score !== 'number' || !(score >= 0 && score <= 1)) fail('score', `must be a number from 0 to 1, got ${describeValue(score)}`);
   const action = raw.action;
-  if (action !== 'review' && action !== 'block') fail('action', `must be review or block, got ${describeValue(action)}`);
+  if (action !== 'evidence' && action !== 'review' && action !== 'block') fail('action', `must be evidence, review or block, got ${describeValue(action)}`);
   const enabled = raw.enabled ?? true;
   if (typeof enabled !== 'boolean') fail('enabled', `must be true or false, got ${describeValue(enabled)}`);
   const mode = raw.mode ?? 'live';

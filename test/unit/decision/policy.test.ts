@@ -5,7 +5,7 @@ import type { RuleHit } from '../../../src/rules';
 
 const policy = { reviewThreshold: 0.5, blockThreshold: 0.85 };
 
-function hit(ruleId: string, score: number, action: 'review' | 'block' = 'review', shadow = false): RuleHit {
+function hit(ruleId: string, score: number, action: 'evidence' | 'review' | 'block' = 'review', shadow = false): RuleHit {
   return { ruleId, score, action, shadow, reason: { code: ruleId.toUpperCase(), message: `${ruleId} fired` } };
 }
 
@@ -59,6 +59,16 @@ describe('decide', () => {
     expect(decide({ hits: [hit('first_foreign', 0.2)] }, policy)).toMatchObject({ action: 'review', score: 0.2 });
   });
 
+  it('lets an evidence rule add its score and reason but ask for no action by itself', () => {
+    const alone = decide({ hits: [hit('amount_spike', 0.45, 'evidence')] }, policy);
+    expect(alone.action).toBe('allow');
+    expect(alone.score).toBeCloseTo(0.45);
+    const together = decide({ hits: [hit('amount_spike', 0.45, 'evidence'), hit('first_foreign', 0.4, 'evidence')] }, policy);
+    expect(together.action).toBe('review');
+    expect(codes(together.reasons)).toEqual(['AMOUNT_SPIKE', 'FIRST_FOREIGN']);
+    expect(decide({ hits: [hit('amount_spike', 0.45, 'evidence')], modelScore: 0.2 }, policy).action).toBe('review');
+  });
+
   it('ignores shadow hits entirely', () => {
     const decision = decide({ hits: [hit('tuning', 0.99, 'block', true)] }, policy);
     expect(decision).toEqual({ score: 0, action: 'allow', reasons: [], ruleScore: 0 });
@@ -99,7 +109,7 @@ describe('decide', () => {
     const hitArb = fc.record({
       ruleId: fc.constantFrom('a', 'b', 'c', 'd'),
       score: fc.double({ min: 0, max: 1, noNaN: true }),
-      action: fc.constantFrom<'review' | 'block'>('review', 'block'),
+      action: fc.constantFrom<'evidence' | 'review' | 'block'>('evidence', 'review', 'block'),
       shadow: fc.boolean(),
       reason: fc.constant({ code: 'X', message: 'x' }),
     });
@@ -107,7 +117,7 @@ describe('decide', () => {
       .tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }))
       .map(([a, b]) => ({ reviewThreshold: Math.min(a, b), blockThreshold: Math.max(a, b) }));
     const modelArb = fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined });
-    const rank: Record<DecisionAction, number> = { allow: 0, review: 1, block: 2 };
+    const rank: Record<DecisionAction | 'evidence', number> = { allow: 0, evidence: 0, review: 1, block: 2 };
 
     it('keeps the score within 0–1, never below any live hit or the model, and the action at least every live hit asks', () => {
       fc.assert(

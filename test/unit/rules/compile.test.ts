@@ -213,7 +213,7 @@ rules:
   it.each([
     ['a score as text', oneRule('{ txn.amount: { gt: 1 } }').replace('score: 0.5', 'score: high'), 'score', /must be a number from 0 to 1/],
     ['a score above 1', oneRule('{ txn.amount: { gt: 1 } }').replace('score: 0.5', 'score: 1.5'), 'score', /must be a number from 0 to 1/],
-    ['an unknown action', oneRule('{ txn.amount: { gt: 1 } }').replace('action: review', 'action: deny'), 'action', /must be review or block/],
+    ['an unknown action', oneRule('{ txn.amount: { gt: 1 } }').replace('action: review', 'action: deny'), 'action', /must be evidence, review or block/],
     ['text compared with a number', oneRule('{ card.count_10m: { gt: "five" } }'), 'when.card.count_10m.gt', /is a number; got the text "five"/],
     ['an order comparison on text', oneRule('{ txn.country: { gt: KZ } }'), 'when.txn.country.gt', /is a string; gt does not apply/],
     ['a misspelt enum value', oneRule('{ txn.channel: ecomm }'), 'when.txn.channel', /one of pos, ecom, atm, moto; got "ecomm" \(did you mean ecom\?\)/],
