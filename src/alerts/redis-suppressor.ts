@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
 import { StateUnavailableError } from '../errors';
+import { alertSuppressionKey } from '../state/keys';
 import type { AlertSuppressor, SuppressionVerdict } from './suppression';
 
 /** Replies of suppressAlert-1.lua. */
@@ -30,10 +31,8 @@ type SuppressingClient = (Redis | Cluster) & {
   [COMMAND](key: string, alertId: string, eventMs: number, level: number, periodMs: number, ttlMs: number): Promise<number>;
 };
 
-/** The card's suppression key; the `{card:…}` hash tag puts it in the card's Redis Cluster slot. */
-export function suppressionKey(keyPrefix: string, cardToken: string): string {
-  return `${keyPrefix}{card:${cardToken}}:alerted`;
-}
+/** The card's suppression key, built with every other key in src/state/keys.ts. */
+export const suppressionKey = alertSuppressionKey;
 
 export function createRedisSuppressor(redis: Redis | Cluster, options: { keyPrefix: string; periodMs: number }): AlertSuppressor {
   if (!(COMMAND in redis)) {

@@ -12,6 +12,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { StateUnavailableError } from '../errors';
+import { namedListKey } from '../state/keys';
 import type { Telemetry } from '../telemetry/events';
 import type { Logger } from '../telemetry/logger';
 import type { ListMembership, ListRegistry } from './lists';
@@ -28,10 +29,8 @@ export interface RedisListMirrorOptions {
   scanCount?: number;
 }
 
-/** The Redis key of a list; the one place it is built. */
-export function redisListKey(keyPrefix: string, name: string): string {
-  return `${keyPrefix}list:${name}`;
-}
+/** The Redis key of a list, built with every other key in src/state/keys.ts. */
+export const redisListKey = namedListKey;
 
 class MirroredSet implements ListMembership {
   members: ReadonlySet<string> = new Set();

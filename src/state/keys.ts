@@ -31,6 +31,16 @@ export function entityKeys(prefix: string, kind: LinkedKind, id: string): Entity
   return { aggregates: `${base}:agg`, seen: `${base}:seen`, cards: `${base}:cards`, labels: `${base}:labels` };
 }
 
+/** A card's alert-suppression record (src/alerts/redis-suppressor.ts); in the card's slot. */
+export function alertSuppressionKey(prefix: string, cardToken: string): string {
+  return `${tag(prefix, 'card', cardToken)}:alerted`;
+}
+
+/** A named list kept as a Redis set (src/rules/redis-lists.ts): the set analysts and compromise detection write. */
+export function namedListKey(prefix: string, name: string): string {
+  return `${prefix}list:${name}`;
+}
+
 /** A pattern matching every state key under a prefix (for tests and the benchmark to clean up). */
 export function allKeysPattern(prefix: string): string {
   return `${prefix.replace(/[*?[\]\\]/g, '\\$&')}{*`;
