@@ -5,6 +5,7 @@
  * transaction, so no feature sees the future or its own label.
  */
 import type { CardLabel, CardTransaction } from '../contract';
+import { NonRetriableError } from '../errors';
 import { DatasetInputError, type SourceRecord } from './sources';
 
 /** What the state code returns per transaction (the in-memory store's `applyBatch`). */
@@ -116,7 +117,7 @@ export async function* replay(records: AsyncIterable<SourceRecord>, options: Rep
     buffer = [];
     const results = await options.store.applyBatch(transactions);
     if (results.length !== transactions.length) {
-      throw new Error(`the state store returned ${results.length} results for ${transactions.length} transactions`);
+      throw new NonRetriableError(`the state store returned ${results.length} results for ${transactions.length} transactions`);
     }
     const ready: CardLabel[] = [];
     const rows = transactions.map((transaction, i): ReplayRow => {

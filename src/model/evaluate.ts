@@ -218,7 +218,7 @@ const percent = (v: number | null | undefined) => (v === null || v === undefined
 /** The comparison as a fixed-width table for the terminal. */
 export function formatEvaluation(report: EvaluationReport): string {
   const lines = [
-    `test ${report.testPeriod.from.slice(0, 10)} .. ${report.testPeriod.to.slice(0, 10)} (exclusive): ${report.rows.scored} transactions over ${report.rows.days} days, ${report.rows.frauds} fraud on ${report.rows.fraudCards} cards; ${report.rows.excludedKnownCompromised} rows of cards already known compromised left out`,
+    `test ${report.testPeriod.from.slice(0, 16)} .. ${report.testPeriod.to.slice(0, 16)} UTC (end exclusive): ${report.rows.scored} transactions over ${report.rows.days} days, ${report.rows.frauds} fraud on ${report.rows.fraudCards} cards; ${report.rows.excludedKnownCompromised} rows of cards already known compromised left out`,
     `system    |   AUC  |   AP   | CP@${String(report.k).padEnd(3)} | review ≥${report.policy.reviewThreshold}: prec / recall | block ≥${report.policy.blockThreshold}: prec / recall`,
   ];
   for (const [name, figures] of Object.entries(report.systems)) {

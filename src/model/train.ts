@@ -5,6 +5,7 @@
  * the per-epoch shuffle, so the same data and seed give the same weights on the same backend.
  */
 import * as tf from '@tensorflow/tfjs';
+import { NonRetriableError } from '../errors';
 import { Random } from '../sim/random';
 import type { ReplayRow } from './dataset';
 import { averagePrecision, cardPrecisionAtK, figuresAtThresholds, precisionRecallCurve, rocAuc, type PrPoint } from './metrics';
@@ -208,7 +209,7 @@ export async function trainNetwork(data: TrainingData, options: NetworkOptions, 
   const positives: number[] = [];
   const negatives: number[] = [];
   for (let i = 0; i < fit.matrix.rows; i++) (fit.isFraud[i] ? positives : negatives).push(i);
-  if (positives.length === 0) throw new RangeError('the training period holds no known fraud: widen it or check the labels');
+  if (positives.length === 0) throw new NonRetriableError('the training period holds no known fraud: widen it or check the labels');
   const negativeSampleRate = Math.min(1, (options.genuinePerFraud * positives.length) / Math.max(1, negatives.length));
   const sampling = new Random(options.seed, 'negative-sampling');
   const kept = [...positives, ...negatives.filter(() => sampling.chance(negativeSampleRate))].sort((a, b) => a - b);
