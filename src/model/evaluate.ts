@@ -5,7 +5,7 @@
  * compromised (a fraud label reported before the day) is left out of that day: it would be blocked already.
  */
 import type { CardTransaction } from '../contract';
-import { decide, type DecisionPolicy } from '../decision/policy';
+import { decide, type DecisionAction, type DecisionPolicy } from '../decision/policy';
 import type { RuleHit } from '../rules/compile';
 import type { ReplayRow } from './dataset';
 import {
@@ -45,8 +45,12 @@ export interface SystemFigures {
   auc: number | null;
   averagePrecision: number | null;
   cardPrecisionAtK: number | null;
-  /** Alert precision and recall at the policy's review and block thresholds. */
-  atThresholds: ThresholdFigures[];
+  /**
+   * Alert precision and recall as the service would act: `review` counts every alert (review or block), `block` the
+   * blocks. The action is the policy's, so a rule's own action counts as well as the score's thresholds; the model
+   * alone acts by the thresholds.
+   */
+  alerts: { review: AlertFigures; block: AlertFigures };
 }
 
 export interface EvaluationReport {
@@ -63,14 +67,18 @@ export interface EvaluationReport {
    * evidence in the policy; this is the precision it measured, to tune the score against.
    */
   ruleHits: Array<{ rule: string; score: number; shadow: boolean; hits: number; frauds: number; precision: number | null }>;
-  /** With a truth file: per fraud scenario, the share of its fraud transactions each system sends to review. */
-  recallAtReviewByScenario?: Record<string, { frauds: number } & Partial<Record<SystemName, number>>>;
+  /** With a truth file: per fraud scenario, the share of its fraud transactions each system alerts (review or block). */
+  alertRecallByScenario?: Record<string, { frauds: number } & Partial<Record<SystemName, number>>>;
 }
 
 export interface EvaluationCurves {
   precisionRecall: Partial<Record<SystemName, PrPoint[]>>;
   cardPrecisionDays: Partial<Record<SystemName, CardPrecisionDay[]>>;
 }
+
+export type AlertFigures = Omit<ThresholdFigures, 'threshold'>;
+
+const ACTION_RANK: Readonly<Record<DecisionAction, number>> = { allow: 0, review: 1, block: 2 };
 
 const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
 const isoOrNone = (ms: number): string => (Number.isFinite(ms) ? new Date(ms).toISOString() : 'none');
@@ -83,6 +91,7 @@ export class Evaluation {
   private readonly scenario: Array<string | undefined> = [];
   private readonly hits: Array<readonly RuleHit[]> = [];
   private readonly scores: Record<SystemName, number[]> = { rules: [], model: [], combined: [] };
+  private readonly actions: Record<SystemName, number[]> = { rules: [], model: [], combined: [] };
   private readonly knownCompromisedDay = new Map<string, number>();
   private skipped = 0;
   private firstTestMs = Number.POSITIVE_INFINITY;
@@ -120,10 +129,16 @@ export class Evaluation {
       const scenario = this.setup.truth?.get(row.transaction.transactionId);
       this.scenario.push(scenario);
       this.isFraud.push((this.setup.truth === undefined ? row.fraudLabel !== undefined : scenario !== undefined) ? 1 : 0);
-      this.scores.rules.push(decide({ hits }, policy).score);
+      const byRules = decide({ hits }, policy);
+      this.scores.rules.push(byRules.score);
+      this.actions.rules.push(ACTION_RANK[byRules.action]);
       if (modelScores !== undefined) {
-        this.scores.model.push(modelScores[i]);
-        this.scores.combined.push(decide({ hits, modelScore: modelScores[i] }, policy).score);
+        const modelScore = modelScores[i];
+        this.scores.model.push(modelScore);
+        this.actions.model.push(modelScore >= policy.blockThreshold ? 2 : modelScore >= policy.reviewThreshold ? 1 : 0);
+        const combined = decide({ hits, modelScore }, policy);
+        this.scores.combined.push(combined.score);
+        this.actions.combined.push(ACTION_RANK[combined.action]);
       }
     });
   }
@@ -190,7 +205,7 @@ export class Evaluation {
         auc: finiteOrNull(rocAuc(score, isFraud)),
         averagePrecision: finiteOrNull(averagePrecision(score, isFraud)),
         cardPrecisionAtK: finiteOrNull(cp.mean),
-        atThresholds: figuresAtThresholds(score, isFraud, [policy.reviewThreshold, policy.blockThreshold]),
+        alerts: alertFigures(kept.map((i) => this.actions[system][i]), isFraud),
       };
       curves.precisionRecall[system] = precisionRecallCurve(score, isFraud);
       curves.cardPrecisionDays[system] = cp.days;
@@ -198,19 +213,24 @@ export class Evaluation {
     }
     report.perDay = [...perDay.values()];
     if (this.setup.truth !== undefined) {
-      const byScenario: NonNullable<EvaluationReport['recallAtReviewByScenario']> = {};
+      const byScenario: NonNullable<EvaluationReport['alertRecallByScenario']> = {};
       for (const i of kept) {
         const scenario = this.scenario[i];
         if (scenario === undefined) continue;
         const entry = (byScenario[scenario] ??= { frauds: 0 });
         entry.frauds++;
-        for (const system of this.systems) entry[system] = (entry[system] ?? 0) + (this.scores[system][i] >= policy.reviewThreshold ? 1 : 0);
+        for (const system of this.systems) entry[system] = (entry[system] ?? 0) + (this.actions[system][i] >= 1 ? 1 : 0);
       }
       for (const entry of Object.values(byScenario)) for (const system of this.systems) entry[system] = (entry[system] ?? 0) / entry.frauds;
-      report.recallAtReviewByScenario = byScenario;
+      report.alertRecallByScenario = byScenario;
     }
     return { report, curves };
   }
+}
+
+function alertFigures(actionRanks: number[], isFraud: number[]): { review: AlertFigures; block: AlertFigures } {
+  const [review, block] = figuresAtThresholds(actionRanks, isFraud, [1, 2]).map(({ threshold: _rank, ...figures }) => figures);
+  return { review, block };
 }
 
 const percent = (v: number | null | undefined) => (v === null || v === undefined ? '   –  ' : `${(v * 100).toFixed(1).padStart(5)}%`);
@@ -219,10 +239,10 @@ const percent = (v: number | null | undefined) => (v === null || v === undefined
 export function formatEvaluation(report: EvaluationReport): string {
   const lines = [
     `test ${report.testPeriod.from.slice(0, 16)} .. ${report.testPeriod.to.slice(0, 16)} UTC (end exclusive): ${report.rows.scored} transactions over ${report.rows.days} days, ${report.rows.frauds} fraud on ${report.rows.fraudCards} cards; ${report.rows.excludedKnownCompromised} rows of cards already known compromised left out`,
-    `system    |   AUC  |   AP   | CP@${String(report.k).padEnd(3)} | review ≥${report.policy.reviewThreshold}: prec / recall | block ≥${report.policy.blockThreshold}: prec / recall`,
+    `system    |   AUC  |   AP   | CP@${String(report.k).padEnd(3)} | alerts (review ≥${report.policy.reviewThreshold} or a rule): prec / recall | blocks (≥${report.policy.blockThreshold} or a rule): prec / recall`,
   ];
   for (const [name, figures] of Object.entries(report.systems)) {
-    const [review, block] = figures.atThresholds;
+    const { review, block } = figures.alerts;
     lines.push(
       `${name.padEnd(9)} | ${percent(figures.auc)} | ${percent(figures.averagePrecision)} | ${percent(figures.cardPrecisionAtK)} | ${String(review.alerts).padStart(6)} alerts ${percent(review.precision)} / ${percent(review.recall)} | ${String(block.alerts).padStart(6)} alerts ${percent(block.precision)} / ${percent(block.recall)}`,
     );
@@ -234,9 +254,9 @@ export function formatEvaluation(report: EvaluationReport): string {
       lines.push(`  ${r.rule.padEnd(30)} score ${r.score.toFixed(2)}  ${String(r.hits).padStart(7)} hits  precision ${percent(r.precision)}${r.shadow ? '  (shadow)' : ''}`);
     }
   }
-  if (report.recallAtReviewByScenario !== undefined) {
-    lines.push(`recall at review ≥${report.policy.reviewThreshold} by scenario (truth file):`);
-    for (const [scenario, entry] of Object.entries(report.recallAtReviewByScenario)) {
+  if (report.alertRecallByScenario !== undefined) {
+    lines.push('share of fraud transactions alerted, by scenario (truth file):');
+    for (const [scenario, entry] of Object.entries(report.alertRecallByScenario)) {
       const figures = Object.keys(report.systems).map((system) => `${system} ${percent(entry[system as SystemName])}`);
       lines.push(`  ${scenario.padEnd(22)} ${String(entry.frauds).padStart(6)} fraud txns: ${figures.join('  ')}`);
     }

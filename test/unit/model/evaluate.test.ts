@@ -57,7 +57,10 @@ describe('Evaluation', () => {
     ]);
     expect(report.systems.rules!.cardPrecisionAtK).toBe(0.5);
     // Combined on a0 = 1 − (1 − .6)(1 − .25) = .7: review alerts a0 .7, b0 .75, c0 .5, d1 .5, a1 .75 → all 5.
-    expect(report.systems.combined!.atThresholds[0]).toEqual({ threshold: 0.5, alerts: 5, truePositives: 3, precision: 0.6, recall: 1 });
+    expect(report.systems.combined!.alerts.review).toEqual({ alerts: 5, truePositives: 3, precision: 0.6, recall: 1 });
+    expect(report.systems.combined!.alerts.block).toEqual({ alerts: 0, truePositives: 0, precision: null, recall: 0 });
+    // Rules alone: the rule's own action (review) alerts on a0 and d1.
+    expect(report.systems.rules!.alerts.review).toEqual({ alerts: 2, truePositives: 1, precision: 0.5, recall: 1 / 3 });
     // The stand-in rule fired on a0 (fraud) and d1 (genuine).
     expect(report.ruleHits).toEqual([{ rule: 'r', score: 0.6, shadow: false, hits: 2, frauds: 1, precision: 0.5 }]);
     expect(formatEvaluation(report)).toMatch(/^model +\| +58\.3%/m);
@@ -68,6 +71,6 @@ describe('Evaluation', () => {
     evaluation.add(rows);
     const { report } = evaluation.result();
     expect(report.rows.frauds).toBe(1);
-    expect(report.recallAtReviewByScenario).toEqual({ 'card-testing': { frauds: 1, rules: 0, model: 1, combined: 1 } });
+    expect(report.alertRecallByScenario).toEqual({ 'card-testing': { frauds: 1, rules: 0, model: 1, combined: 1 } });
   });
 });
