@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig, modeOf, type Mode } from './config/load';
 import type { Config } from './config/schema';
-import { ConfigError, StateUnavailableError } from './errors';
+import { ConfigError } from './errors';
 import { Telemetry } from './telemetry/events';
 import { createLogger, type Logger } from './telemetry/logger';
 import { createMetrics } from './telemetry/metrics';
@@ -204,20 +204,17 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
     }
 
     const consumers: RunningConsumer[] = [];
-    let stateReachable = true;
     const app = createHttpApp({
       logger,
       registry: metrics.registry,
       alive: () => true,
       async readiness() {
         const checks: Record<string, boolean> = { rules: true, model: config.modelDir === 'none' || model !== undefined };
-        try {
-          await store.ping();
-          stateReachable = true;
-        } catch (error) {
-          stateReachable = !(error instanceof StateUnavailableError);
-        }
-        checks.state = stateReachable;
+        // Any failure to answer a ping means the instance cannot score now: not ready, whatever the error's type.
+        checks.state = await store.ping().then(
+          () => true,
+          () => false,
+        );
         if (mode === 'kafka') checks.consumers = consumers.length === 2 && consumers.every((c) => c.isHealthy());
         return { ready: Object.values(checks).every(Boolean), checks };
       },
