@@ -205,8 +205,9 @@ async function main(): Promise<void> {
   });
   const offeredRate = total / ((performance.now() - startedAt) / 1000);
   await producer.disconnect();
-  decisionLatencies.sort((a, b) => a - b);
-  alertLatencies.sort((a, b) => a - b);
+  // Copies: stopping the services below may still report events into the live arrays.
+  const decisions = [...decisionLatencies].sort((a, b) => a - b);
+  const alertAcks = [...alertLatencies].sort((a, b) => a - b);
 
   await Promise.all([service.stop(), latencyService.stop()]);
   for (const pattern of [`${prefix}*`, `${run}-lat:*`]) {
@@ -229,8 +230,8 @@ async function main(): Promise<void> {
     b_serviceTxPerSec: Math.round(serviceRate),
     b_shareOfConsumeOnly: Number((serviceRate / rawRate).toFixed(3)),
     c_offeredRate: Math.round(offeredRate),
-    c_eventToDecisionMs: { p50: percentile(decisionLatencies, 50), p99: percentile(decisionLatencies, 99), max: decisionLatencies[decisionLatencies.length - 1] },
-    c_eventToAlertAckMs: { count: alertLatencies.length, p50: percentile(alertLatencies, 50), p99: percentile(alertLatencies, 99), max: alertLatencies[alertLatencies.length - 1] },
+    c_eventToDecisionMs: { p50: percentile(decisions, 50), p99: percentile(decisions, 99), max: decisions[decisions.length - 1] },
+    c_eventToAlertAckMs: { count: alertAcks.length, p50: percentile(alertAcks, 50), p99: percentile(alertAcks, 99), max: alertAcks[alertAcks.length - 1] },
     d_stateRoundTripsPerChunk: Number((roundTrips / Math.max(1, chunks)).toFixed(2)),
     d_redisBytesPerCard: { cardsSampled: cards.length, aggregates: mean((e) => e.agg), references: mean((e) => e.refs), other: mean((e) => e.other) },
   };

@@ -36,25 +36,25 @@ function isMismatch(reply: unknown): boolean {
 
 /**
  * Rebuilds the aggregates after each transaction from the aggregates the script read and the byte patches it
- * wrote (scripts never build whole aggregates per transaction: that is the costly part of a script). A call of one
- * applied transaction replies with the whole aggregate instead. Null while there is none.
+ * wrote (scripts never build whole aggregates per transaction: that is the costly part of a script), and hands each
+ * state to `visit` before the next transaction's patches overwrite it: one buffer per entity, patched in place (the
+ * reply's own bytes: nobody else holds them), instead of a copy per transaction. A call of one applied transaction
+ * replies with the whole aggregate instead. Null while there is none.
  */
-function aggregatesAfterEach(layout: Layout, read: unknown, entries: readonly unknown[][]): Array<Buffer | null> {
+function eachAggregate(layout: Layout, read: unknown, entries: readonly unknown[][], visit: (aggregate: Buffer | null, e: number) => void): void {
   let current: Buffer | null = Buffer.isBuffer(read) && read.length > 0 ? read : null;
-  const out = new Array<Buffer | null>(entries.length);
   for (let e = 0; e < entries.length; e++) {
     const change = entries[e][1];
     if (Buffer.isBuffer(change)) current = change;
     else {
       const patches = change as Array<number | Buffer>;
       if (patches.length > 0) {
-        current = current === null ? Buffer.alloc(layout.size) : Buffer.from(current);
+        if (current === null) current = Buffer.alloc(layout.size);
         for (let i = 0; i < patches.length; i += 2) (patches[i + 1] as Buffer).copy(current, patches[i] as number);
       }
     }
-    out[e] = current;
+    visit(current, e);
   }
-  return out;
 }
 
 // ---- updateCard-3.lua ----
@@ -103,20 +103,36 @@ export function queueUpdateCard(
   command(pipeline, names.updateCard)(...argv);
 }
 
-export function parseUpdateCard(reply: unknown): CardUpdate[] | LayoutMismatch {
+/**
+ * Hands each transaction's card update to `visit`, in order. The update object and its aggregate are reused: valid
+ * only during the call (features are computed there).
+ */
+export function visitUpdateCard(reply: unknown, visit: (update: CardUpdate, e: number) => void): LayoutMismatch | undefined {
   if (isMismatch(reply)) return new LayoutMismatch('updateCard');
   const [read, ...entries] = reply as [unknown, ...unknown[][]];
-  const aggregates = aggregatesAfterEach(LAYOUTS.card, read, entries);
-  return entries.map((entry, i) => ({
-    code: entry[0] as UpdateCode,
-    aggregate: aggregates[i],
-    merchantLastSeenMs: entry[2] as number,
-    terminalLastSeenMs: entry[3] as number,
-    countryLastSeenMs: entry[4] as number,
-    firstCountry: entry[5] === 1,
-    firstMcc: entry[6] === 1,
-    firstMerchant: entry[7] === 1,
-  }));
+  const update: CardUpdate = {
+    code: ReturnCode.Applied,
+    aggregate: null,
+    merchantLastSeenMs: 0,
+    terminalLastSeenMs: 0,
+    countryLastSeenMs: 0,
+    firstCountry: false,
+    firstMcc: false,
+    firstMerchant: false,
+  };
+  eachAggregate(LAYOUTS.card, read, entries, (aggregate, e) => {
+    const entry = entries[e];
+    update.code = entry[0] as UpdateCode;
+    update.aggregate = aggregate;
+    update.merchantLastSeenMs = entry[2] as number;
+    update.terminalLastSeenMs = entry[3] as number;
+    update.countryLastSeenMs = entry[4] as number;
+    update.firstCountry = entry[5] === 1;
+    update.firstMcc = entry[6] === 1;
+    update.firstMerchant = entry[7] === 1;
+    visit(update, e);
+  });
+  return undefined;
 }
 
 // ---- updateEntity-3.lua ----
@@ -133,15 +149,19 @@ export function queueUpdateEntity(
   command(pipeline, names.updateEntity)(...argv);
 }
 
-export function parseUpdateEntity(layout: LayoutName, reply: unknown): EntityUpdate[] | LayoutMismatch {
+/** Hands each transaction's entity update to `visit`, in order (reused object: see visitUpdateCard). */
+export function visitUpdateEntity(layout: LayoutName, reply: unknown, visit: (update: EntityUpdate, e: number) => void): LayoutMismatch | undefined {
   if (isMismatch(reply)) return new LayoutMismatch('updateEntity');
   const [read, ...entries] = reply as [unknown, ...unknown[][]];
-  const aggregates = aggregatesAfterEach(LAYOUTS[layout], read, entries);
-  return entries.map((entry, i) => ({
-    code: entry[0] as UpdateCode,
-    aggregate: aggregates[i],
-    cardLastSeenMs: entry[2] as number,
-  }));
+  const update: EntityUpdate = { code: ReturnCode.Applied, aggregate: null, cardLastSeenMs: 0 };
+  eachAggregate(LAYOUTS[layout], read, entries, (aggregate, e) => {
+    const entry = entries[e];
+    update.code = entry[0] as UpdateCode;
+    update.aggregate = aggregate;
+    update.cardLastSeenMs = entry[2] as number;
+    visit(update, e);
+  });
+  return undefined;
 }
 
 // ---- updateBatch-n.lua ----

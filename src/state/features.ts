@@ -9,7 +9,7 @@
  */
 import type { CardTransaction } from '../contract/transaction';
 import { ReturnCode } from './codes';
-import { isCardPresent } from './entity-events';
+import { LINKED_KINDS, isCardPresent, type LinkedKind } from './entity-events';
 import {
   FRAUD_DELAY_DAYS,
   FRAUD_WINDOW_DAYS,
@@ -20,8 +20,7 @@ import {
   lastOf,
   readHeader,
   tierOf,
-  windowSums,
-  type LaneName,
+  windowSumsInto,
   type Layout,
   type Tier,
   type TierName,
@@ -171,17 +170,48 @@ const WINDOW_AT = {
 /** Window length in buckets of every feature window: 11 buckets of W/10 cover at least W. */
 const WINDOW_BUCKETS = 11;
 
-/** The windows of one entity around one transaction; each tier's window is summed once, all lanes together. */
-class WindowReader {
-  private readonly sums = new Map<TierName, Float64Array>();
-  readonly last: number;
+/** The tiers and lanes features read, resolved once (a lane index is its position in the tier's sums). */
+function amountTiers(layout: Layout) {
+  const tiers = WINDOWS.map(([, , name]) => tierOf(layout, name));
+  return {
+    windows: tiers.map((tier) => ({ tier, count: tier.laneIndex.count, amount: tier.laneIndex.amount })),
+    d30: tierOf(layout, 'd30'),
+  };
+}
+const CARD_TIERS = { ...amountTiers(LAYOUTS.card), m10: tierOf(LAYOUTS.card, 'm10'), h1: tierOf(LAYOUTS.card, 'h1'), d1: tierOf(LAYOUTS.card, 'd1') };
+const ACCOUNT_TIERS = amountTiers(LAYOUTS.account);
+const ACCEPTOR_TIERS = {
+  h1: tierOf(LAYOUTS.acceptor, 'h1'),
+  d1: tierOf(LAYOUTS.acceptor, 'd1'),
+  d7: tierOf(LAYOUTS.acceptor, 'd7'),
+  days: tierOf(LAYOUTS.acceptor, 'days'),
+};
+const CLIENT_TIERS = { d1: tierOf(LAYOUTS.client, 'd1') };
+const MAX_TIERS = Math.max(...Object.values(LAYOUTS).map((layout) => layout.tiers.length));
+const MAX_LANES = Math.max(...Object.values(LAYOUTS).flatMap((layout) => layout.tiers.map((tier) => tier.lanes.length)));
 
-  constructor(
-    private readonly layout: Layout,
-    private readonly update: Update,
-    private readonly timeMs: number,
-  ) {
+/**
+ * The windows of one entity around one transaction; each tier's window is summed once, all lanes together, into
+ * arrays the reader owns. One reader serves every entity of every transaction in turn (`reset`): the feature path
+ * allocates nothing per transaction but the output vector. Not reentrant, and it need not be: features are computed
+ * synchronously.
+ */
+class WindowReader {
+  private layout: Layout = LAYOUTS.card;
+  private update: Update = { code: ReturnCode.Applied, aggregate: null };
+  private timeMs = 0;
+  last = NO_TIME;
+  private readonly sums = Array.from({ length: MAX_TIERS }, () => new Float64Array(MAX_LANES));
+  private readonly summed = new Array<boolean>(MAX_TIERS).fill(false);
+  private readonly extra = new Float64Array(MAX_LANES);
+
+  reset(layout: Layout, update: Update, timeMs: number): this {
+    this.layout = layout;
+    this.update = update;
+    this.timeMs = timeMs;
     this.last = update.aggregate === null ? NO_TIME : lastOf(update.aggregate);
+    this.summed.fill(false);
+    return this;
   }
 
   header(field: Parameters<typeof readHeader>[2]): number {
@@ -195,63 +225,65 @@ class WindowReader {
     return isLive(tier, bucketOf(tier, this.timeMs), this.last);
   }
 
-  /** Lane sums over `length` buckets ending `delay` buckets before the transaction's bucket. */
-  window(tierName: TierName, length = WINDOW_BUCKETS, delay = 0): Float64Array {
-    const tier = tierOf(this.layout, tierName);
-    const { aggregate } = this.update;
-    if (aggregate === null) return new Float64Array(tier.lanes.length);
-    if (length !== WINDOW_BUCKETS || delay !== 0) return windowSums(tier, aggregate, bucketOf(tier, this.timeMs) - delay, length);
-    let sums = this.sums.get(tierName);
-    if (sums === undefined) this.sums.set(tierName, (sums = windowSums(tier, aggregate, bucketOf(tier, this.timeMs), length)));
+  /** Lane sums over the 11 buckets ending at the transaction's bucket (valid until the next reset). */
+  window(tier: Tier): Float64Array {
+    const sums = this.sums[tier.index];
+    if (!this.summed[tier.index]) {
+      this.summed[tier.index] = true;
+      if (this.update.aggregate === null) sums.fill(0);
+      else windowSumsInto(sums, tier, this.update.aggregate, bucketOf(tier, this.timeMs), WINDOW_BUCKETS);
+    }
     return sums;
   }
 
-  sum(tierName: TierName, lane: LaneName): number {
-    return this.window(tierName)[tierOf(this.layout, tierName).laneIndex[lane]];
+  /** Lane sums over `length` buckets ending `delay` buckets before the transaction's bucket (valid until the next call). */
+  windowAt(tier: Tier, length: number, delay: number): Float64Array {
+    if (this.update.aggregate === null) return this.extra.fill(0);
+    return windowSumsInto(this.extra, tier, this.update.aggregate, bucketOf(tier, this.timeMs) - delay, length);
   }
 
   /** A windowed sum with this transaction's own contribution added when the store did not count it. */
-  including(tierName: TierName, lane: LaneName, own: number): number {
-    return this.sum(tierName, lane) + (this.counted(tierOf(this.layout, tierName)) ? 0 : own);
+  including(tier: Tier, lane: number, own: number): number {
+    return this.window(tier)[lane] + (this.counted(tier) ? 0 : own);
   }
 
   /**
    * Distinct places (or cards) in the window. Each is counted in the bucket of its latest sighting; this
    * transaction's own is added when that sighting is outside the window (seen later, or not counted at all).
    */
-  distinct(tierName: TierName, lane: LaneName, lastSeenMs: number, present: boolean): number {
-    const tier = tierOf(this.layout, tierName);
+  distinct(tier: Tier, lane: number, lastSeenMs: number, present: boolean): number {
     const end = bucketOf(tier, this.timeMs);
     const seenBucket = bucketOf(tier, lastSeenMs);
     const inWindow = this.update.aggregate !== null && seenBucket <= end && seenBucket > end - WINDOW_BUCKETS && isLive(tier, seenBucket, this.last);
-    return this.sum(tierName, lane) + (present && !inWindow ? 1 : 0);
+    return this.window(tier)[lane] + (present && !inWindow ? 1 : 0);
   }
 }
 
-function setAmountFeatures(out: Float64Array, entity: 'card' | 'account', update: Update, txn: CardTransaction, options: StateOptions): WindowReader {
+const reader = new WindowReader();
+
+function setAmountFeatures(out: Float64Array, entity: 'card' | 'account', update: Update, txn: CardTransaction, options: StateOptions): void {
   const layout = LAYOUTS[entity];
+  const tiers = entity === 'card' ? CARD_TIERS : ACCOUNT_TIERS;
   const at = AT[entity];
-  const reader = new WindowReader(layout, update, txn.eventTimeMs);
+  reader.reset(layout, update, txn.eventTimeMs);
   const amount = txn.amount;
-  const counts = [0, 0, 0, 0, 0];
-  const sums = [0, 0, 0, 0, 0];
   const { count: countAt, amount: amountAt } = WINDOW_AT[entity];
-  for (let i = 0; i < WINDOWS.length; i++) {
-    const tier = WINDOWS[i][2];
-    counts[i] = reader.including(tier, 'count', 1);
-    sums[i] = reader.including(tier, 'amount', amount);
-    out[countAt[i]] = counts[i];
-    out[amountAt[i]] = sums[i];
+  for (let i = 0; i < tiers.windows.length; i++) {
+    const { tier, count, amount: amountLane } = tiers.windows[i];
+    out[countAt[i]] = reader.including(tier, count, 1);
+    out[amountAt[i]] = reader.including(tier, amountLane, amount);
   }
-  out[at.avg_amount_1d] = sums[2] / counts[2];
-  out[at.avg_amount_7d] = sums[3] / counts[3];
-  out[at.avg_amount_30d] = sums[4] / counts[4];
+  out[at.avg_amount_1d] = out[amountAt[2]] / out[countAt[2]];
+  out[at.avg_amount_7d] = out[amountAt[3]] / out[countAt[3]];
+  out[at.avg_amount_30d] = out[amountAt[4]] / out[countAt[4]];
 
   // History = the 30-day window without this transaction.
-  const counted = reader.counted(tierOf(layout, 'd30'));
-  const n = reader.sum('d30', 'count') - (counted ? 1 : 0);
-  const total = reader.sum('d30', 'amount') - (counted ? amount : 0);
-  const squares = reader.sum('d30', 'sumsq') - (counted ? amount * amount : 0);
+  const d30 = tiers.d30;
+  const counted = reader.counted(d30);
+  const sums = reader.window(d30);
+  const n = sums[d30.laneIndex.count] - (counted ? 1 : 0);
+  const total = sums[d30.laneIndex.amount] - (counted ? amount : 0);
+  const squares = sums[d30.laneIndex.sumsq] - (counted ? amount * amount : 0);
   if (n > 0) {
     const mean = total / n;
     const std = Math.sqrt(Math.max(0, squares / n - mean * mean));
@@ -267,7 +299,6 @@ function setAmountFeatures(out: Float64Array, entity: 'card' | 'account', update
   // transaction only knows `prev` when it is earlier than itself.
   const previous = reader.last === txn.eventTimeMs ? prev : prev <= txn.eventTimeMs ? prev : NO_TIME;
   out[at.seconds_since_last] = previous === NO_TIME ? NO_PREVIOUS_SECONDS : (txn.eventTimeMs - previous) / 1000;
-  return reader;
 }
 
 const EARTH_RADIUS_KM = 6371.0088;
@@ -296,16 +327,17 @@ const CARD_AT = {
 };
 
 function setCardFeatures(out: Float64Array, update: CardUpdate, txn: CardTransaction, options: StateOptions): void {
-  const reader = setAmountFeatures(out, 'card', update, txn, options);
-  out[CARD_AT.distinctMerchants] = reader.distinct('d1', 'merchants', update.merchantLastSeenMs, txn.merchantId !== undefined);
-  out[CARD_AT.distinctTerminals] = reader.distinct('d1', 'terminals', update.terminalLastSeenMs, txn.terminalId !== undefined);
-  out[CARD_AT.distinctCountries] = reader.distinct('d1', 'countries', update.countryLastSeenMs, txn.country !== undefined);
+  setAmountFeatures(out, 'card', update, txn, options); // leaves the reader on the card
+  const { m10, h1, d1 } = CARD_TIERS;
+  out[CARD_AT.distinctMerchants] = reader.distinct(d1, d1.laneIndex.merchants, update.merchantLastSeenMs, txn.merchantId !== undefined);
+  out[CARD_AT.distinctTerminals] = reader.distinct(d1, d1.laneIndex.terminals, update.terminalLastSeenMs, txn.terminalId !== undefined);
+  out[CARD_AT.distinctCountries] = reader.distinct(d1, d1.laneIndex.countries, update.countryLastSeenMs, txn.country !== undefined);
   const declined = txn.approved ? 0 : 1;
   const small = txn.amount <= options.smallAmountLimit ? 1 : 0;
-  out[CARD_AT.declines10m] = reader.including('m10', 'declines', declined);
-  out[CARD_AT.declines1h] = reader.including('h1', 'declines', declined);
-  out[CARD_AT.small10m] = reader.including('m10', 'small', small);
-  out[CARD_AT.small1h] = reader.including('h1', 'small', small);
+  out[CARD_AT.declines10m] = reader.including(m10, m10.laneIndex.declines, declined);
+  out[CARD_AT.declines1h] = reader.including(h1, h1.laneIndex.declines, declined);
+  out[CARD_AT.small10m] = reader.including(m10, m10.laneIndex.small, small);
+  out[CARD_AT.small1h] = reader.including(h1, h1.laneIndex.small, small);
 
   // Only a card-present transaction with coordinates that is the card's newest one has a well-defined predecessor.
   let distance = 0;
@@ -325,42 +357,66 @@ function setCardFeatures(out: Float64Array, update: CardUpdate, txn: CardTransac
 
 function setAcceptorFeatures(out: Float64Array, entity: 'terminal' | 'merchant', update: EntityUpdate, txn: CardTransaction): void {
   const at = AT[entity];
-  const reader = new WindowReader(LAYOUTS.acceptor, update, txn.eventTimeMs);
-  out[at.count_1h] = reader.including('h1', 'count', 1);
-  out[at.count_24h] = reader.including('d1', 'count', 1);
-  out[at.count_7d] = reader.including('d7', 'count', 1);
-  out[at.distinct_cards_1h] = reader.distinct('h1', 'cards', update.cardLastSeenMs, true);
-  out[at.distinct_cards_24h] = reader.distinct('d1', 'cards', update.cardLastSeenMs, true);
-  out[at.distinct_cards_7d] = reader.distinct('d7', 'cards', update.cardLastSeenMs, true);
+  const { h1, d1, d7, days } = ACCEPTOR_TIERS;
+  reader.reset(LAYOUTS.acceptor, update, txn.eventTimeMs);
+  out[at.count_1h] = reader.including(h1, h1.laneIndex.count, 1);
+  out[at.count_24h] = reader.including(d1, d1.laneIndex.count, 1);
+  out[at.count_7d] = reader.including(d7, d7.laneIndex.count, 1);
+  out[at.distinct_cards_1h] = reader.distinct(h1, h1.laneIndex.cards, update.cardLastSeenMs, true);
+  out[at.distinct_cards_24h] = reader.distinct(d1, d1.laneIndex.cards, update.cardLastSeenMs, true);
+  out[at.distinct_cards_7d] = reader.distinct(d7, d7.laneIndex.cards, update.cardLastSeenMs, true);
 
-  const days = tierOf(LAYOUTS.acceptor, 'days');
   const { count: countLane, fraud: fraudLane } = days.laneIndex;
   const length = FRAUD_WINDOW_DAYS + 1; // whole days ending today: at least 30 days
-  const recent = reader.window('days', length);
+  const recent = reader.windowAt(days, length, 0);
   const fraud = recent[fraudLane];
   const count = recent[countLane] + (reader.counted(days) ? 0 : 1);
   out[at.fraud_count_30d] = fraud;
   out[at.fraud_share_30d] = fraud / count;
-  const delayed = reader.window('days', length, FRAUD_DELAY_DAYS);
+  const delayed = reader.windowAt(days, length, FRAUD_DELAY_DAYS);
   out[at.fraud_share_30d_delay7d] = delayed[countLane] > 0 ? delayed[fraudLane] / delayed[countLane] : 0;
 }
 
 function setClientFeatures(out: Float64Array, entity: 'device' | 'ip', update: EntityUpdate, txn: CardTransaction): void {
   const at = AT[entity];
-  const reader = new WindowReader(LAYOUTS.client, update, txn.eventTimeMs);
-  out[at.count_24h] = reader.including('d1', 'count', 1);
-  out[at.distinct_cards_24h] = reader.distinct('d1', 'cards', update.cardLastSeenMs, true);
+  const { d1 } = CLIENT_TIERS;
+  reader.reset(LAYOUTS.client, update, txn.eventTimeMs);
+  out[at.count_24h] = reader.including(d1, d1.laneIndex.count, 1);
+  out[at.distinct_cards_24h] = reader.distinct(d1, d1.laneIndex.cards, update.cardLastSeenMs, true);
+}
+
+/**
+ * Writes the features of one linked entity (account, terminal, merchant, device, IP) into `out`. The Redis store
+ * calls it entity by entity as it rebuilds each one's aggregates in place, so no copy per transaction is kept.
+ */
+export function setLinkedFeatures(out: Float64Array, kind: LinkedKind, update: EntityUpdate, txn: CardTransaction, options: StateOptions): void {
+  switch (kind) {
+    case 'account':
+      setAmountFeatures(out, 'account', update, txn, options);
+      return;
+    case 'terminal':
+    case 'merchant':
+      setAcceptorFeatures(out, kind, update, txn);
+      return;
+    case 'device':
+    case 'ip':
+      setClientFeatures(out, kind, update, txn);
+  }
+}
+
+/** Writes the card's features into `out` (see setLinkedFeatures). */
+export function setCardFeaturesOf(out: Float64Array, update: CardUpdate, txn: CardTransaction, options: StateOptions): void {
+  setCardFeatures(out, update, txn, options);
 }
 
 /** The feature vector of one transaction, in catalog order. Features of an absent entity stay 0. */
 export function computeFeatures(txn: CardTransaction, updates: TransactionUpdates, options: StateOptions): Float64Array {
   const out = new Float64Array(FEATURES.length);
   setCardFeatures(out, updates.card, txn, options);
-  if (updates.account) setAmountFeatures(out, 'account', updates.account, txn, options);
-  if (updates.terminal) setAcceptorFeatures(out, 'terminal', updates.terminal, txn);
-  if (updates.merchant) setAcceptorFeatures(out, 'merchant', updates.merchant, txn);
-  if (updates.device) setClientFeatures(out, 'device', updates.device, txn);
-  if (updates.ip) setClientFeatures(out, 'ip', updates.ip, txn);
+  for (const kind of LINKED_KINDS) {
+    const update = updates[kind];
+    if (update !== undefined) setLinkedFeatures(out, kind, update, txn, options);
+  }
   return out;
 }
 

@@ -50,6 +50,8 @@ export type TierName = 'm10' | 'h1' | 'd1' | 'd7' | 'd30' | 'days';
 
 export interface Tier {
   name: TierName;
+  /** Position in the layout's tiers. */
+  index: number;
   widthMs: number;
   slots: number;
   lanes: readonly LaneName[];
@@ -129,7 +131,7 @@ function defineLayout(
     offset += TYPE_BYTES[HEADER_TYPES[field]];
   }
   const headerFormat = `<B${header.map((field) => TYPE_STRUCT[HEADER_TYPES[field]]).join('')}`;
-  const tiers: Tier[] = specs.map((spec) => {
+  const tiers: Tier[] = specs.map((spec, index) => {
     const laneTypes = spec.lanes.map((lane): LaneType => (AMOUNT_LANES.has(lane) ? 'f64' : counters));
     const laneOffsets: number[] = [];
     let slotSize = 0;
@@ -140,6 +142,7 @@ function defineLayout(
     const laneIndex = Object.fromEntries(LANE_NAMES.map((lane) => [lane, spec.lanes.indexOf(lane)]));
     const tier: Tier = {
       ...spec,
+      index,
       laneIndex: laneIndex as Record<LaneName, number>,
       laneTypes,
       laneOffsets,
@@ -317,19 +320,26 @@ export function lastOf(aggregate: Buffer): number {
 
 /**
  * Sums of every lane over buckets `endBucket - length + 1 … endBucket` that the ring still holds, in one pass over
- * the slots, oldest bucket first (both stores add in this order, so float sums agree to the bit).
+ * the slots, oldest bucket first (both stores add in this order, so float sums agree to the bit). Written into
+ * `sums` (its first `tier.lanes.length` entries): the feature path reuses one array instead of allocating per window.
  */
-export function windowSums(tier: Tier, aggregate: Buffer, endBucket: number, length: number): Float64Array {
-  const sums = new Float64Array(tier.lanes.length);
+export function windowSumsInto(sums: Float64Array, tier: Tier, aggregate: Buffer, endBucket: number, length: number): Float64Array {
+  const lanes = tier.lanes.length;
+  sums.fill(0, 0, lanes);
   const head = bucketOf(tier, lastOf(aggregate));
   const from = Math.max(endBucket - length + 1, head - tier.slots + 1);
   const to = Math.min(endBucket, head);
   const { laneOffsets, laneTypes, slots, slotSize, offset } = tier;
   for (let bucket = from; bucket <= to; bucket++) {
     const at = offset + (((bucket % slots) + slots) % slots) * slotSize;
-    for (let lane = 0; lane < sums.length; lane++) sums[lane] += readAt(aggregate, laneTypes[lane], at + laneOffsets[lane]);
+    for (let lane = 0; lane < lanes; lane++) sums[lane] += readAt(aggregate, laneTypes[lane], at + laneOffsets[lane]);
   }
   return sums;
+}
+
+/** windowSumsInto with a new array. */
+export function windowSums(tier: Tier, aggregate: Buffer, endBucket: number, length: number): Float64Array {
+  return windowSumsInto(new Float64Array(tier.lanes.length), tier, aggregate, endBucket, length);
 }
 
 /** Sum of one lane over buckets `endBucket - length + 1 … endBucket` that the ring still holds. */

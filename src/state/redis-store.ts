@@ -14,8 +14,8 @@ import {
   parseRecordAcceptorLabel,
   parseRecordCardLabel,
   parseUpdateBatch,
-  parseUpdateCard,
-  parseUpdateEntity,
+  visitUpdateCard,
+  visitUpdateEntity,
   queueRecordAcceptorLabel,
   queueRecordCardLabel,
   queueUpdateBatch,
@@ -23,14 +23,16 @@ import {
 } from './commands';
 import type { LayoutName } from './layout';
 import { LAYOUT_OF, LINKED_KINDS, cardEventOf, entityEventOf, linkedIdOf, type CardEvent, type EntityEvent, type LinkedKind } from './entity-events';
-import { computeFeatures, type TransactionUpdates } from './features';
+import { FEATURES, setCardFeaturesOf, setLinkedFeatures } from './features';
 import { cardKeys, entityKeys, hashSlot } from './keys';
 import { STATE_HORIZON_MS, resolveOptions, stateTtlMs, type StateOptions } from './options';
 import { defineStateCommands } from './scripts';
 import type { AppliedTransaction, FeatureStore, LabelOutcome } from './store';
 import { toStateError } from './redis-errors';
-import { labelOutcomeOf, reportUpdates } from './store-telemetry';
+import { labelOutcomeOf } from './store-telemetry';
 import type { CardLabelUpdate } from './twin';
+
+const FEATURE_COUNT = FEATURES.length;
 
 export interface RedisStoreOptions extends Partial<StateOptions> {
   /** Prefix of every key (REDIS_KEY_PREFIX); tests and benchmarks use their own. */
@@ -190,30 +192,41 @@ export function createRedisStore(redis: Redis | Cluster, options: RedisStoreOpti
       list.forEach((index, j) => (entityReplies[index] = parts[j]));
     });
 
-    const updates = new Array<Partial<TransactionUpdates>>(txns.length);
-    for (let i = 0; i < txns.length; i++) updates[i] = {};
+    // Features are computed entity by entity while each one's aggregates are rebuilt in place (no copy per
+    // transaction); each vector is complete once every entity has been visited.
+    const features = txns.map(() => new Float64Array(FEATURE_COUNT));
+    const cardCodes = new Array<ReturnCode>(txns.length);
+    const reportTooOld = telemetry.observed('state.too_old');
+    const reportDuplicate = telemetry.observed('state.duplicate');
+    const report = (entity: string, code: ReturnCode) => {
+      if (reportTooOld && code === ReturnCode.TooOld) telemetry.emit('state.too_old', { entity });
+      if (reportDuplicate && code === ReturnCode.Duplicate) telemetry.emit('state.duplicate', { entity });
+    };
     let entity = 0;
     for (const group of cardGroups.values()) {
-      const parsed = parseUpdateCard(entityReplies[entity++]);
+      const parsed = visitUpdateCard(entityReplies[entity++], (update, j) => {
+        const index = group.txns[j];
+        cardCodes[index] = update.code;
+        report('card', update.code);
+        setCardFeaturesOf(features[index], update, txns[index], state);
+      });
       if (parsed instanceof LayoutMismatch) throw mismatch(parsed.script);
-      group.txns.forEach((index, j) => (updates[index].card = parsed[j]));
     }
     for (const group of entityGroups.values()) {
-      const parsed = parseUpdateEntity(LAYOUT_OF[group.kind], entityReplies[entity++]);
+      const parsed = visitUpdateEntity(LAYOUT_OF[group.kind], entityReplies[entity++], (update, j) => {
+        const index = group.txns[j];
+        report(group.kind, update.code);
+        setLinkedFeatures(features[index], group.kind, update, txns[index], state);
+      });
       if (parsed instanceof LayoutMismatch) throw mismatch(parsed.script);
-      group.txns.forEach((index, j) => (updates[index][group.kind] = parsed[j]));
     }
 
     telemetry.emit('state.round_trip', { seconds: Number(process.hrtime.bigint() - started) / 1e9, transactions: txns.length });
-    return txns.map((txn, index) => {
-      const update = updates[index] as TransactionUpdates;
-      reportUpdates(telemetry, update);
-      return {
-        features: computeFeatures(txn, update, state),
-        duplicate: update.card.code === ReturnCode.Duplicate,
-        tooOld: update.card.code === ReturnCode.TooOld,
-      };
-    });
+    return txns.map((_, index) => ({
+      features: features[index],
+      duplicate: cardCodes[index] === ReturnCode.Duplicate,
+      tooOld: cardCodes[index] === ReturnCode.TooOld,
+    }));
   }
 
   async function recordLabels(labels: readonly CardLabel[]): Promise<LabelOutcome[]> {
