@@ -7,6 +7,7 @@
  *   (d) state round trips per chunk and Redis bytes per card
  *
  *   npm run bench -- [--transactions 200000] [--partitions 6] [--rate 5000] [--seconds 20] [--model models/default|none]
+ *                    [--cpu-profile b.cpuprofile]   (a V8 CPU profile of phase (b) only: open it in Chrome DevTools)
  *
  * Prints a table and writes bench/results/pipeline.json. Numbers depend on what else the machine is doing: run it
  * on a quiet machine and say so when you quote them.
@@ -30,6 +31,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '20' },
     model: { type: 'string', default: 'models/default' },
     chunk: { type: 'string', default: '500' },
+    'cpu-profile': { type: 'string' },
   },
 });
 const root = join(__dirname, '..');
@@ -117,6 +119,31 @@ async function start(brokers: string[], redisUrl: string, topics: Record<string,
   });
 }
 
+/** The inspector's sampling profiler, for one phase of the run (a whole-process profile is mostly setup). */
+async function startProfiler(): Promise<{ stop(): Promise<object> }> {
+  const { Session } = await import('node:inspector');
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<any>((resolve, reject) => session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
+  const heap = process.env.BENCH_HEAP_PROFILE === '1'; // allocations (collected ones too) instead of CPU
+  if (heap) {
+    await post('HeapProfiler.enable');
+    await post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  } else {
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval: 200 });
+    await post('Profiler.start');
+  }
+  return {
+    async stop() {
+      const { profile } = await post(heap ? 'HeapProfiler.stopSampling' : 'Profiler.stop');
+      session.disconnect();
+      return profile as object;
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const { brokers, redisUrl } = stackEnv();
   const kafka = new Kafka({ brokers, clientId: 'bench', logLevel: logLevel.NOTHING });
@@ -134,6 +161,7 @@ async function main(): Promise<void> {
 
   // (b) + (d)
   const prefix = `${run}:`;
+  const profiler = args['cpu-profile'] ? await startProfiler() : undefined;
   const service = await start(brokers, redisUrl, topics, `${run}.service`, prefix);
   let decided = 0;
   let firstMs = 0;
@@ -151,6 +179,10 @@ async function main(): Promise<void> {
     });
   });
   await finished;
+  if (profiler) {
+    writeFileSync(args['cpu-profile'] as string, JSON.stringify(await profiler.stop()));
+    console.error(`bench: CPU profile of (b) written to ${args['cpu-profile']}`);
+  }
   const serviceRate = decided / ((lastMs - firstMs) / 1000);
   console.error(`bench: (b) service ${Math.round(serviceRate).toLocaleString('en')} tx/s (${chunks} chunks)`);
 

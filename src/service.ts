@@ -240,6 +240,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
         groupId: config.kafkaGroupId,
         topic: config.transactionsTopic,
         chunkSize: config.chunkSize,
+        concurrentPartitions: config.concurrentPartitions,
         sessionTimeoutMs: config.kafkaSessionTimeoutMs,
         telemetry,
         logger,

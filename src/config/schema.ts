@@ -39,6 +39,13 @@ export const configFields = {
   adminToken: optionalStr('ADMIN_TOKEN', 'Bearer token required by the admin endpoints (rule and model views, reload). Unset disables them outside the embedded mode.'),
   shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 25000, 'Hard deadline for a graceful shutdown after SIGTERM.', 1000, 600000),
   chunkSize: int('CHUNK_SIZE', 500, 'Transactions scored together: one Redis round trip and one model call per chunk.', 1, 10000),
+  concurrentPartitions: int(
+    'CONCURRENT_PARTITIONS',
+    3,
+    "Partitions whose chunks are scored at the same time, so one chunk's Redis round trip overlaps another's decoding, rules and model. Each partition keeps its order (a card's transactions are never reordered).",
+    1,
+    64,
+  ),
   reviewThreshold: num('REVIEW_THRESHOLD', 0.5, 'Final score at or above which a transaction is alerted for review.', 0, 1),
   blockThreshold: num('BLOCK_THRESHOLD', 0.85, 'Final score at or above which the alert asks to block.', 0, 1),
 } satisfies Record<string, Field<unknown>>;

@@ -43,6 +43,8 @@ export interface BatchConsumerOptions {
   retryInitialMs?: number;
   retryMaxMs?: number;
   sessionTimeoutMs?: number;
+  /** Partitions whose batches are handled at the same time (each partition's own batches stay in order). */
+  concurrentPartitions?: number;
 }
 
 export interface RunningConsumer {
@@ -126,7 +128,9 @@ export async function startBatchConsumer(options: BatchConsumerOptions): Promise
     autoCommit: true,
     autoCommitInterval: 1000,
     autoCommitThreshold: 5000,
-    partitionsConsumedConcurrently: 1,
+    // Batches of different partitions overlap (one waits on Redis while another is scored); a partition's own
+    // batches never do, so per-card order holds. Offsets are still resolved per partition, only for finished chunks.
+    partitionsConsumedConcurrently: options.concurrentPartitions ?? 1,
     eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
       telemetry.emit('consumer.batch', { topic: batch.topic, partition: batch.partition, size: batch.messages.length, lag: Number(batch.offsetLag()) });
       for (let start = 0; start < batch.messages.length; start += chunkSize) {
