@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { Reason } from '../../../src/contract/schemas';
-import { decide, type DecisionAction } from '../../../src/decision/policy';
+import { combinationDrift, decide, logit, sigmoid, type Combination, type DecisionAction } from '../../../src/decision/policy';
 import type { RuleHit } from '../../../src/rules';
 
 const policy = { reviewThreshold: 0.5, blockThreshold: 0.85 };
@@ -105,6 +105,89 @@ describe('decide', () => {
     expect(() => decide({ hits: [], modelScore }, policy)).toThrow(/model score must be a number from 0 to 1/);
   });
 
+  describe('with a fitted combination (log-odds)', () => {
+    // a = 0.5, b = −1, base rate 0.01; velocity adds ln 4 (odds × 4), spike adds 0 (nothing beyond the model).
+    const combination: Combination = { rulesVersion: 'r1', modelWeight: 0.5, intercept: -1, baseRate: 0.01, ruleWeights: { velocity: Math.log(4), spike: 0 } };
+
+    it('re-calibrates the model alone: sigmoid(a · logit(m) + b)', () => {
+      // m = 0.2: logit = ln(0.25); 0.5 · ln(0.25) − 1 = ln(0.5) − 1 → odds 0.5 / e = 0.18394 → p = 0.15536.
+      const odds = 0.5 / Math.E;
+      expect(decide({ hits: [], modelScore: 0.2, combination }, policy).score).toBeCloseTo(odds / (1 + odds), 12);
+    });
+
+    it("adds each calibrated rule's weight in log-odds: velocity multiplies the odds by 4", () => {
+      // m = 0.5: logit 0 → odds e^−1; × 4 → 4/e = 1.4715 → p = 0.59539: review by the score (the rule asks review anyway).
+      const decision = decide({ hits: [hit('velocity', 0.45)], modelScore: 0.5, combination }, policy);
+      const odds = 4 / Math.E;
+      expect(decision.score).toBeCloseTo(odds / (1 + odds), 12);
+      expect(decision.ruleScore).toBe(0.45);
+      expect(decision.action).toBe('review');
+    });
+
+    it("lets the model's doubt lower an over-confident rule's hand-set score, but never the rule's own action", () => {
+      // m = 0.001: logit −6.9068; 0.5 · that − 1 + ln 4 = −3.0671 → p = 1 / (1 + 21.479) = 0.044486, far below the hand-set 0.85.
+      const decision = decide({ hits: [hit('velocity', 0.85, 'block')], modelScore: 0.001, combination }, policy);
+      expect(decision.score).toBeCloseTo(sigmoid(0.5 * logit(0.001) - 1 + Math.log(4)), 12);
+      expect(decision.score).toBeCloseTo(0.044486, 6);
+      expect(decision.action).toBe('block');
+    });
+
+    it('gives a rule of weight 0 no say in the score, and an evidence rule no action', () => {
+      const without = decide({ hits: [], modelScore: 0.3, combination }, policy);
+      const withSpike = decide({ hits: [hit('spike', 0.45, 'evidence')], modelScore: 0.3, combination }, policy);
+      expect(withSpike.score).toBe(without.score);
+      expect(withSpike.action).toBe('allow');
+    });
+
+    it("counts a rule the combination does not know by its hand-set score, as a noisy OR on top", () => {
+      // m = 0.5 → e^−1 odds → p = 0.26894; new rule 0.3: 1 − (1 − 0.26894)(1 − 0.3) = 0.48826.
+      const decision = decide({ hits: [hit('new_rule', 0.3, 'evidence')], modelScore: 0.5, combination }, policy);
+      expect(decision.score).toBeCloseTo(1 - (1 - sigmoid(-1)) * 0.7, 12);
+      expect(decision.action).toBe('allow');
+    });
+
+    it('does not read a weight from the object prototype (a rule may be called "constructor")', () => {
+      const decision = decide({ hits: [hit('constructor', 0.3, 'evidence')], modelScore: 0.5, combination }, policy);
+      expect(decision.score).toBeCloseTo(1 - (1 - sigmoid(-1)) * 0.7, 12);
+    });
+
+    it('is ignored without a model: rules alone are the noisy OR of their hand-set scores', () => {
+      expect(decide({ hits: [hit('velocity', 0.45), hit('spike', 0.45, 'evidence')], combination }, policy)).toMatchObject({
+        score: expect.closeTo(1 - 0.55 * 0.55, 12),
+        ruleScore: expect.closeTo(1 - 0.55 * 0.55, 12),
+      });
+    });
+
+    it('orders reasons by contribution: each cause by the score it would give alone on a typical transaction', () => {
+      // Model own: sigmoid(0.5 · logit(0.9) − 1) = sigmoid(0.0986) = 0.5246 (≥ review, so a cause).
+      // velocity own: sigmoid(logit(0.01) + ln 4) = 0.0388; new_rule (uncalibrated) own: its 0.3.
+      const decision = decide({ hits: [hit('velocity', 0.9), hit('new_rule', 0.3)], modelScore: 0.9, modelReasons, combination }, policy);
+      expect(codes(decision.reasons)).toEqual(['MODEL_FEATURE', 'MODEL_FEATURE', 'NEW_RULE', 'VELOCITY']);
+      // A doubting model (own 0.0149 < velocity's 0.0388, below review) is not a cause.
+      expect(codes(decide({ hits: [hit('velocity', 0.9)], modelScore: 0.01, modelReasons, combination }, policy).reasons)).toEqual(['VELOCITY']);
+    });
+
+    it('never lowers the score below the model alone when a rule fires (weights are ≥ 0), and stays within 0–1', () => {
+      fc.assert(
+        fc.property(fc.double({ min: 0, max: 1, noNaN: true }), fc.subarray(['velocity', 'spike', 'new_rule']), (modelScore, ids) => {
+          const alone = decide({ hits: [], modelScore, combination }, policy).score;
+          const decision = decide({ hits: ids.map((id) => hit(id, 0.5)), modelScore, combination }, policy);
+          expect(decision.score).toBeGreaterThanOrEqual(alone);
+          expect(decision.score).toBeGreaterThanOrEqual(0);
+          expect(decision.score).toBeLessThanOrEqual(1);
+        }),
+      );
+    });
+
+    it('names the drift between the combination and the live rules, and says nothing when they match', () => {
+      expect(combinationDrift(combination, 'r1', ['velocity', 'spike'])).toBeUndefined();
+      expect(combinationDrift(undefined, 'r2', ['velocity'])).toBeUndefined();
+      expect(combinationDrift(combination, 'r2', ['velocity', 'brand_new'])).toBe(
+        "the model's rule weights were fitted with rules r1, the rules in force are r2: calibrated rules keep their fitted weights (refit after changing one: npm run train -- --calibrate <model dir>); counted by their hand-set score: brand_new; calibrated but no longer live: spike",
+      );
+    });
+  });
+
   describe('properties', () => {
     const hitArb = fc.record({
       ruleId: fc.constantFrom('a', 'b', 'c', 'd'),
@@ -119,7 +202,7 @@ describe('decide', () => {
     const modelArb = fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined });
     const rank: Record<DecisionAction | 'evidence', number> = { allow: 0, evidence: 0, review: 1, block: 2 };
 
-    it('keeps the score within 0–1, never below any live hit or the model, and the action at least every live hit asks', () => {
+    it('without a combination: keeps the score within 0–1, never below any live hit or the model, and the action at least every live hit asks', () => {
       fc.assert(
         fc.property(fc.array(hitArb, { maxLength: 8 }), modelArb, thresholdsArb, (hits, modelScore, thresholds) => {
           const decision = decide({ hits, modelScore }, thresholds);

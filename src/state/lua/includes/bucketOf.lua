@@ -1,3 +1,0 @@
-local function bucketOf(tier, timeMs)
-  return math.floor(timeMs / tier.widthMs)
-end
