@@ -61,6 +61,21 @@ export const ModelMetadataSchema = Type.Object({
   }),
   /** Figures keyed by where they were measured ('validation', 'test'); free-form so new figures need no migration. */
   evaluation: Type.Record(Type.String(), Type.Unknown()),
+  /**
+   * How this model combines with the rules (src/decision/policy.ts step 2), fitted by `npm run train -- --calibrate`.
+   * Absent: the model is one more piece of evidence in the rules' noisy OR.
+   */
+  combination: Type.Optional(
+    Type.Object({
+      rulesVersion: Type.String({ minLength: 1, description: 'The rule set version the weights were fitted with.' }),
+      modelWeight: Type.Number({ description: 'a in sigmoid(a · logit(model) + b + Σ w_rule).' }),
+      intercept: Type.Number({ description: 'b.' }),
+      baseRate: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'Fraud rate of the fit rows.' }),
+      ruleWeights: Type.Record(Type.String(), Type.Number({ minimum: 0 }), { description: 'Log-odds a live calibrated rule adds when it fires.' }),
+      /** Where the weights came from (window, label cut-off, per-rule hits and precision): free-form provenance. */
+      fit: Type.Record(Type.String(), Type.Unknown()),
+    }),
+  ),
 });
 export type ModelMetadata = Static<typeof ModelMetadataSchema>;
 
@@ -220,4 +235,14 @@ export async function recordEvaluation(dir: string, catalog: readonly string[], 
   const metadata = await readMetadata(dir, catalog);
   metadata.evaluation[key] = figures;
   await writeFileAtomically(join(dir, METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`);
+}
+
+/**
+ * Stores a fitted combination in a saved model's metadata (after `npm run train -- --calibrate`), validated like
+ * any metadata. The weights file is untouched, so the model's hash still matches.
+ */
+export async function recordCombination(dir: string, catalog: readonly string[], combination: NonNullable<ModelMetadata['combination']>): Promise<ModelMetadata> {
+  const metadata = validateMetadata({ ...(await readMetadata(dir, catalog)), combination }, catalog, join(dir, METADATA_FILE));
+  await writeFileAtomically(join(dir, METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`);
+  return metadata;
 }
