@@ -1,8 +1,9 @@
 /**
  * `npm run evaluate -- --model models/default --input traffic.ndjson --labels labels.ndjson --test-from 2026-02-23`
  *
- * Scores the test period with the rules alone, the model alone and the combined decision policy, after replaying
- * everything before it (state warm, labels as reported), and writes the figures as JSON plus two SVG charts.
+ * Scores the test period with the rules alone, the model alone and the combined decision policy (with the model's
+ * fitted combination when its metadata has one), after replaying everything before it (state warm, labels as
+ * reported), and writes the figures as JSON plus two SVG charts.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -16,6 +17,7 @@ import { Evaluation, formatEvaluation, SYSTEMS } from '../model/evaluate';
 import { INPUT_HELP, INPUT_OPTIONS, openInputs, parseInstant } from '../model/inputs';
 import { loadModel } from '../model/scorer';
 import { readFraudTruth } from '../model/sources';
+import { combinationDrift } from '../decision/policy';
 import { createRulesHolder } from '../rules';
 import { FEATURE_INDEX, FEATURE_NAMES } from '../state/features';
 import { createMemoryStore } from '../state/memory-store';
@@ -27,6 +29,8 @@ const HELP = `Usage: npm run evaluate -- --model <dir> --input <file> [--labels 
 Protocol: the model was trained on an earlier period with the labels known before its start; everything before
 --test-from is replayed (state warm, labels delivered when reported) but not scored; the test period is scored by
 the rules alone, the model alone and the combined policy. Cards known compromised before a day are left out of it.
+The combined policy uses the model's fitted combination (metadata.json "combination", from npm run train --
+--calibrate), which must have been fitted on rows and labels before --test-from.
 
   --model <dir>             model directory (model.json, weights.bin, metadata.json)
   --test-from <date>        first test day, e.g. 2026-02-23; must not precede the model's label cut-off
@@ -36,6 +40,7 @@ the rules alone, the model alone and the combined policy. Cards known compromise
   --k <n>                   cards reviewed per day for Card Precision@k (default 100)
   --review-threshold <x>    default: REVIEW_THRESHOLD or ${configFields.reviewThreshold.defaultText}
   --block-threshold <x>     default: BLOCK_THRESHOLD or ${configFields.blockThreshold.defaultText}
+  --combination none        score the combined system with the noisy OR instead of the model's fitted combination
   --out-dir <dir>           where evaluation.json, pr-curve.svg and cp-at-k.svg go (default out/evaluate)
   --record                  also store the figures in the model's metadata.json (evaluation.testAgainstTruth or
                             evaluation.testAgainstLabels)
@@ -53,6 +58,7 @@ const { values: args } = parseArgs({
     k: { type: 'string', default: '100' },
     'review-threshold': { type: 'string' },
     'block-threshold': { type: 'string' },
+    combination: { type: 'string' },
     'out-dir': { type: 'string', default: 'out/evaluate' },
     record: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
@@ -98,6 +104,19 @@ async function main(): Promise<void> {
       `--test-from ${new Date(testFrom).toISOString()} precedes the model's training period end (${metadata.trainingPeriod.to}) or its label cut-off (${metadata.trainingPeriod.labelsKnownAt}): the test would reward what the model already saw`,
     );
   }
+  if (args.combination !== undefined && args.combination !== 'none') throw new NonRetriableError(`--combination "${args.combination}": the only value is none`);
+  const combination = args.combination === 'none' ? undefined : metadata.combination;
+  if (combination !== undefined) {
+    // The combination's fit must not have seen the test period either: neither its rows nor its labels.
+    const fit = combination.fit as { to?: string; labelsKnownAt?: string };
+    const fitTo = Date.parse(fit.to ?? '');
+    const fitLabels = Date.parse(fit.labelsKnownAt ?? '');
+    if (!(testFrom >= fitTo && testFrom >= fitLabels)) {
+      throw new NonRetriableError(
+        `--test-from ${new Date(testFrom).toISOString()} precedes the end of the combination's fit window (${fit.to}) or its label cut-off (${fit.labelsKnownAt}): refit it earlier or pass --combination none`,
+      );
+    }
+  }
   const model = await loadModel(args.model, { catalog: FEATURE_NAMES });
   const rulesFile = resolve(args.rules ?? process.env.RULES_FILE ?? configFields.rulesFile.defaultText);
   const rules = await createRulesHolder({ file: rulesFile, featureIndex: FEATURE_INDEX, telemetry: new Telemetry(), logger: createLogger({ level: 'warn' }), watch: false });
@@ -105,8 +124,14 @@ async function main(): Promise<void> {
   const truth = args.truth === undefined ? undefined : await readFraudTruth(args.truth);
   const inputs = await openInputs(args);
   console.log(`model ${model.version} on ${model.backend.detail}; rules ${ruleSet.version} (${rulesFile}); truth: ${args.truth ?? 'fraud labels'}`);
+  const drift = combinationDrift(
+    combination,
+    ruleSet.version,
+    ruleSet.rules.filter((r) => r.enabled && r.mode === 'live').map((r) => r.id),
+  );
+  if (drift !== undefined) console.warn(`warning: ${drift}`);
 
-  const evaluation = new Evaluation({ from: testFrom, to: testTo, rules: (txn, features) => ruleSet.evaluate(txn, features), model, policy, k, truth });
+  const evaluation = new Evaluation({ from: testFrom, to: testTo, rules: (txn, features) => ruleSet.evaluate(txn, features), model, policy, combination, k, truth });
   const started = performance.now();
   for await (const batch of until(replay(inputs.records(), { store: createMemoryStore(), labels: inputs.labels }), testTo)) evaluation.add(batch);
   rules.close();

@@ -1,21 +1,31 @@
 /**
  * `npm run train -- --input traffic.ndjson --labels labels.ndjson --train-from 2026-01-19 --train-to 2026-02-16 --out models/default`
+ * `npm run train -- --calibrate models/default --input traffic.ndjson --labels labels.ndjson`
  *
  * Replays the input through the service's own state code, trains the fraud model on the training period with the
- * labels known by then, and writes the model directory (tfjs files + metadata.json).
+ * labels known by then, and writes the model directory (tfjs files + metadata.json). With --calibrate it trains
+ * nothing: it fits how an existing model combines with the rules (src/model/combination.ts) on the model's
+ * validation window and stores the weights in its metadata.json.
  */
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NonRetriableError } from '../errors';
-import { METADATA_FORMAT, saveModelArtifact } from '../model/artifact';
+import { METADATA_FORMAT, readMetadata, recordCombination, saveModelArtifact } from '../model/artifact';
+import { CombinationData, DEFAULT_COMBINATION_FIT, fitCombination, formatCombinationFit, shippedCombination } from '../model/combination';
 import { initialiseBackend } from '../model/backend';
 import { replay, type ReplayRow } from '../model/dataset';
 import { INPUT_HELP, INPUT_OPTIONS, openInputs, parseInstant } from '../model/inputs';
 import { chooseThresholds, collectTrainingData, DAY_MS, DEFAULT_NETWORK_OPTIONS, trainNetwork, type NetworkOptions } from '../model/train';
-import { FEATURE_NAMES } from '../state/features';
+import { configFields } from '../config/schema';
+import { loadModel } from '../model/scorer';
+import { createRulesHolder } from '../rules';
+import { FEATURE_INDEX, FEATURE_NAMES } from '../state/features';
+import { Telemetry } from '../telemetry/events';
+import { createLogger } from '../telemetry/logger';
 import { createMemoryStore } from '../state/memory-store';
 
 const HELP = `Usage: npm run train -- --input <file> [--labels <file>] --train-to <date> --out models/<name> [options]
+       npm run train -- --calibrate models/<name> --input <file> [--labels <file>] [options]
 
 Training period
   --train-from <date>       first day trained on (default: the start of the input). Leave the days before it as
@@ -35,6 +45,15 @@ Model
   --learning-rate <x>       default ${DEFAULT_NETWORK_OPTIONS.learningRate}
   --genuine-per-fraud <n>   genuine rows kept per fraud row when down-sampling, default ${DEFAULT_NETWORK_OPTIONS.genuinePerFraud}
 
+Combination with the rules (src/decision/policy.ts step 2): run after training, and again after the rules change
+  --calibrate <dir>         fit the combination of the model in <dir> with the rules; writes its metadata.json
+                            "combination" and trains nothing
+  --rules <file>            rule file (default: RULES_FILE or ${configFields.rulesFile.defaultText})
+  --fit-from <date>         fit window start (default: the last 7 days of the model's training period, its
+  --fit-to <date>           validation window, which the network was not fitted on); labels: those reported
+                            before the model's label cut-off (--labels-known-at to override)
+  --l2 <x>                  ridge penalty on each rule weight, default ${DEFAULT_COMBINATION_FIT.l2}
+
 ${INPUT_HELP}`;
 
 const { values: args } = parseArgs({
@@ -53,6 +72,11 @@ const { values: args } = parseArgs({
     'batch-size': { type: 'string' },
     'learning-rate': { type: 'string' },
     'genuine-per-fraud': { type: 'string' },
+    calibrate: { type: 'string' },
+    rules: { type: 'string' },
+    'fit-from': { type: 'string' },
+    'fit-to': { type: 'string' },
+    l2: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -80,6 +104,7 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
+  if (args.calibrate !== undefined) return calibrate(args.calibrate);
   const trainTo = parseInstant('train-to', args['train-to']);
   if (trainTo === undefined) throw new NonRetriableError('--train-to is required (the end of the training period, e.g. 2026-02-23)');
   if (args.out === undefined) throw new NonRetriableError('--out is required (the model directory, e.g. models/default)');
@@ -158,6 +183,46 @@ model ${metadata.version} → ${args.out}
   calibration: mean score ${fixed(v.meanScore, 5)} vs fraud rate ${fixed(v.fraudRate, 5)}
   suggested thresholds: review ${thresholds.review}, block ${thresholds.block} (${thresholds.rule})`);
   trained.model.dispose();
+}
+
+/**
+ * Fits the combination of the model in `dir` with the rules on a window the network was not fitted on, with the
+ * labels known at the model's cut-off, and stores it in the model's metadata. The replay stops at the window's end:
+ * no later row, and no label reported at or after the cut-off, reaches the fit.
+ */
+async function calibrate(dir: string): Promise<void> {
+  const metadata = await readMetadata(dir, FEATURE_NAMES);
+  const trainedTo = Date.parse(metadata.trainingPeriod.to);
+  const fitTo = parseInstant('fit-to', args['fit-to']) ?? trainedTo;
+  const fitFrom = parseInstant('fit-from', args['fit-from']) ?? trainedTo - 7 * DAY_MS;
+  const labelsKnownAt = parseInstant('labels-known-at', args['labels-known-at']) ?? Date.parse(metadata.trainingPeriod.labelsKnownAt);
+  if (!(fitFrom < fitTo)) throw new NonRetriableError('--fit-from must precede --fit-to');
+  if (!(labelsKnownAt >= fitTo)) throw new NonRetriableError('the label cut-off must not precede the end of the fit window');
+  const l2 = numberOption('l2', args.l2, DEFAULT_COMBINATION_FIT.l2, (v) => v >= 0);
+  const rulesFile = resolve(args.rules ?? process.env.RULES_FILE ?? configFields.rulesFile.defaultText);
+  const rules = await createRulesHolder({ file: rulesFile, featureIndex: FEATURE_INDEX, telemetry: new Telemetry(), logger: createLogger({ level: 'warn' }), watch: false });
+  const ruleSet = rules.current();
+  const model = await loadModel(dir, { catalog: FEATURE_NAMES });
+  const inputs = await openInputs(args);
+  console.log(`model ${model.version} on ${model.backend.detail}; rules ${ruleSet.version} (${rulesFile})`);
+  console.log(`fit window ${iso(fitFrom)} .. ${iso(fitTo)}, labels known before ${iso(labelsKnownAt)}`);
+  const window = { from: fitFrom, to: fitTo, labelsKnownAt };
+  const data = new CombinationData(window, model, (row) => ruleSet.evaluate(row.transaction, row.features));
+  const started = performance.now();
+  for await (const batch of until(replay(inputs.records(), { store: createMemoryStore(), labels: inputs.labels }), fitTo)) data.add(batch);
+  rules.close();
+  console.log(`replayed in ${((performance.now() - started) / 1000).toFixed(1)} s: ${data.rows.length} rows in the window, ${data.excludedKnownCompromised} rows of cards already known compromised left out`);
+  const fit = fitCombination(data.rows, { l2 });
+  console.log(formatCombinationFit(fit));
+  const shipped = shippedCombination(fit, window, ruleSet.version, {
+    excludedKnownCompromised: data.excludedKnownCompromised,
+    l2,
+    minRuleHits: DEFAULT_COMBINATION_FIT.minRuleHits,
+    fittedAt: new Date().toISOString(),
+  });
+  await recordCombination(dir, FEATURE_NAMES, shipped);
+  console.log(`recorded the combination in ${dir}/metadata.json (fitted with rules ${ruleSet.version})`);
+  model.dispose();
 }
 
 main().catch((error: unknown) => {

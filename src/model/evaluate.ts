@@ -5,7 +5,7 @@
  * compromised (a fraud label reported before the day) is left out of that day: it would be blocked already.
  */
 import type { CardTransaction } from '../contract';
-import { decide, type DecisionAction, type DecisionPolicy } from '../decision/policy';
+import { decide, type Combination, type DecisionAction, type DecisionPolicy } from '../decision/policy';
 import type { RuleHit } from '../rules/compile';
 import type { ReplayRow } from './dataset';
 import {
@@ -32,6 +32,11 @@ export interface EvaluationSetup {
   rules?: (transaction: CardTransaction, features: Float64Array) => RuleHit[];
   model?: ModelScorer;
   policy: DecisionPolicy;
+  /**
+   * The model's fitted combination with the rules (policy step 2), used by the combined system; absent: the noisy
+   * OR. It must have been fitted on rows and labels before `from` (the CLI checks).
+   */
+  combination?: Combination;
   /** Cards a review team can look at per day (Card Precision@k). */
   k: number;
   /**
@@ -57,6 +62,8 @@ export interface EvaluationReport {
   testPeriod: { from: string; to: string };
   k: number;
   policy: DecisionPolicy;
+  /** The combination the combined system used, or null for the noisy OR. */
+  combination: Combination | null;
   rows: { scored: number; excludedKnownCompromised: number; skippedDuplicateOrLate: number; frauds: number; fraudCards: number; days: number };
   /** The best CP@k a perfect ranking could reach on these days (few fraud cards on a day caps it below 1). */
   cardPrecisionCeiling: number | null;
@@ -136,7 +143,7 @@ export class Evaluation {
         const modelScore = modelScores[i];
         this.scores.model.push(modelScore);
         this.actions.model.push(modelScore >= policy.blockThreshold ? 2 : modelScore >= policy.reviewThreshold ? 1 : 0);
-        const combined = decide({ hits, modelScore }, policy);
+        const combined = decide({ hits, modelScore, combination: this.setup.combination }, policy);
         this.scores.combined.push(combined.score);
         this.actions.combined.push(ACTION_RANK[combined.action]);
       }
@@ -159,6 +166,7 @@ export class Evaluation {
       testPeriod: { from: isoOrNone(Number.isFinite(from) ? from : this.firstTestMs), to: isoOrNone(Number.isFinite(to) ? to : this.lastTestMs + 1) },
       k,
       policy,
+      combination: this.setup.combination === undefined ? null : combinationParameters(this.setup.combination),
       rows: {
         scored: kept.length,
         excludedKnownCompromised: this.day.length - kept.length,
@@ -228,6 +236,11 @@ export class Evaluation {
   }
 }
 
+/** Only the policy's parameters (a shipped combination also carries its fit's provenance). */
+function combinationParameters(c: Combination): Combination {
+  return { rulesVersion: c.rulesVersion, modelWeight: c.modelWeight, intercept: c.intercept, baseRate: c.baseRate, ruleWeights: c.ruleWeights };
+}
+
 function alertFigures(actionRanks: number[], isFraud: number[]): { review: AlertFigures; block: AlertFigures } {
   const [review, block] = figuresAtThresholds(actionRanks, isFraud, [1, 2]).map(({ threshold: _rank, ...figures }) => figures);
   return { review, block };
@@ -248,6 +261,16 @@ export function formatEvaluation(report: EvaluationReport): string {
     );
   }
   lines.push(`CP@${report.k} ceiling (perfect ranking): ${percent(report.cardPrecisionCeiling)}`);
+  if (report.systems.combined !== undefined) {
+    const c = report.combination;
+    lines.push(
+      c === null
+        ? 'combined = noisy OR of the rules\' hand-set scores and the model (no fitted combination)'
+        : `combined = sigmoid(${c.modelWeight} · logit(model) + ${c.intercept} + Σ rule weights), fitted with rules ${c.rulesVersion}; weights: ${Object.entries(c.ruleWeights)
+            .map(([id, w]) => `${id} ${w}`)
+            .join(', ')}`,
+    );
+  }
   if (report.ruleHits.length > 0) {
     lines.push('rule hits in the test period (score = evidence in the policy, precision = measured):');
     for (const r of report.ruleHits) {

@@ -66,6 +66,20 @@ describe('Evaluation', () => {
     expect(formatEvaluation(report)).toMatch(/^model +\| +58\.3%/m);
   });
 
+  it("scores the combined system with the model's fitted combination when given one", () => {
+    // a = 1, b = 0 keeps the model's score; the rule adds ln 3 (odds × 3) instead of its hand-set 0.6.
+    const combination = { rulesVersion: 'v', modelWeight: 1, intercept: 0, baseRate: 0.01, ruleWeights: { r: Math.log(3) } };
+    const evaluation = new Evaluation({ from: D0, to: Number.POSITIVE_INFINITY, model, rules, policy: { reviewThreshold: 0.5, blockThreshold: 0.85 }, combination, k: 1 });
+    evaluation.add(rows);
+    const { report } = evaluation.result();
+    expect(report.combination).toEqual(combination);
+    // a0: model .25 → odds 1/3, × 3 → 1 → 0.5; d1: model 0 (clamped) × 3 → ~0. b0 .75 still outranks a0 on day 0.
+    expect(report.perDay.map((d) => d.combined)).toEqual([0, 1]);
+    // Alerts: a0 (.5 and its rule), b0 .75, c0 .5, a1 .75, and d1 by its rule's own review action.
+    expect(report.systems.combined!.alerts.review).toEqual({ alerts: 5, truePositives: 3, precision: 0.6, recall: 1 });
+    expect(formatEvaluation(report)).toContain('combined = sigmoid(1 · logit(model) + 0 + Σ rule weights), fitted with rules v; weights: r 1.0986');
+  });
+
   it('judges against a truth file when given one, and breaks recall down by scenario', () => {
     const evaluation = new Evaluation({ from: D0, to: D0 + 2 * DAY, model, rules, policy: { reviewThreshold: 0.5, blockThreshold: 0.85 }, k: 1, truth: new Map([['b0', 'card-testing']]) });
     evaluation.add(rows);
