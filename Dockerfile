@@ -19,4 +19,6 @@ COPY rules ./rules
 COPY models ./models
 USER 10001:10001
 EXPOSE 8080
-ENTRYPOINT ["node", "dist/src/main.js"]
+# A larger young generation: scoring allocates short-lived objects at a high rate (decoded messages, Redis replies),
+# and 64 MB semi-spaces cut the time spent in scavenges by about a third (`npm run bench -- --cpu-profile`).
+ENTRYPOINT ["node", "--max-semi-space-size=64", "dist/src/main.js"]
