@@ -21,6 +21,7 @@ import { createLogger, type Logger } from './telemetry/logger';
 import { createMetrics } from './telemetry/metrics';
 import { RedisListMirror, createRulesHolder, type RulesHolder } from './rules';
 import { createModelSlot, type ModelSlot } from './model/scorer';
+import { watchModelDirectory } from './model/watch';
 import { FEATURE_INDEX, FEATURE_NAMES } from './state/features';
 import { createMemoryStore } from './state/memory-store';
 import { createRedisStore } from './state/redis-store';
@@ -95,7 +96,14 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       if (!existsSync(dir)) throw new ConfigError('MODEL_DIR', `${config.modelDir} does not exist (set MODEL_DIR=none to score with rules only)`);
       model = await createModelSlot(dir, { catalog: FEATURE_NAMES, telemetry });
       logger.info({ version: model.current.version, backend: model.current.backend.detail }, 'model loaded');
-      closers.push({ name: 'model', close: () => model?.dispose() });
+      const watcher = watchModelDirectory(model, dir, { logger, telemetry });
+      closers.push({
+        name: 'model',
+        close: () => {
+          watcher.close();
+          model?.dispose();
+        },
+      });
     } else logger.info('MODEL_DIR=none: scoring with rules only');
 
     const hasRedis = config.redisUrl !== undefined || config.redisClusterNodes.length > 0;

@@ -31,7 +31,7 @@ export const configFields = {
   maxMessageBytes: int('MAX_MESSAGE_BYTES', 65536, 'Largest transaction message accepted; larger ones go to the dead-letter topic.', 1024, 10485760),
   // Scoring
   rulesFile: str('RULES_FILE', 'rules/default.yaml', 'YAML rule set; watched and hot-reloaded.'),
-  modelDir: str('MODEL_DIR', 'models/default', 'Directory of the TensorFlow.js model (model.json, weights.bin, metadata.json); `none` scores with rules only.'),
+  modelDir: str('MODEL_DIR', 'models/default', 'Directory of the TensorFlow.js model (model.json, weights.bin, metadata.json); `none` scores with rules only. Watched: a new model copied in, or a symlink swapped to one, is swapped in without a restart once it loads and validates (else the old one keeps scoring; `cardshield_model_reloads_total{result}`).'),
   alertSuppressionSeconds: int('ALERT_SUPPRESSION_SECONDS', 3600, 'A card yields at most one alert per this many seconds of event time, unless the action escalates (review → block).', 0, 30 * 86400),
   // Service
   httpPort: int('HTTP_PORT', 8080, 'Port of health, readiness, metrics and the HTTP API.', 0, 65535),

@@ -26,6 +26,7 @@ export interface TelemetryEvents {
   'rules.reloaded': { version: string };
   'rules.reload_rejected': { error: string };
   'model.loaded': { version: string; backend: string };
+  'model.reload_rejected': { error: string };
   // alerts
   'alerts.published': { type: string; action: string; count: number };
   'alerts.suppressed': { count: number };

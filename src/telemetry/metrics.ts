@@ -48,6 +48,7 @@ export function createMetrics(telemetry: Telemetry, options: { prefix?: string; 
   const eventToDecision = new Histogram({ name: `${p}event_to_decision_seconds`, help: 'Event time of a transaction to its decision.', buckets: EVENT_AGE_BUCKETS, registers: r });
   const rulesReloads = new Counter({ name: `${p}rules_reloads_total`, help: 'Rule files loaded, by result.', labelNames: ['result'], registers: r });
   const rulesVersion = new Gauge({ name: `${p}rules_info`, help: 'The active rule set (value 1).', labelNames: ['version'], registers: r });
+  const modelReloads = new Counter({ name: `${p}model_reloads_total`, help: 'Models put in service (at start and by hot swap) or rejected, by result.', labelNames: ['result'], registers: r });
   const modelInfo = new Gauge({ name: `${p}model_info`, help: 'The loaded model and its backend (value 1).', labelNames: ['version', 'backend'], registers: r });
 
   const alerts = new Counter({ name: `${p}alerts_total`, help: 'Alerts published, by type and action.', labelNames: ['type', 'action'], registers: r });
@@ -91,7 +92,9 @@ export function createMetrics(telemetry: Telemetry, options: { prefix?: string; 
       rulesVersion.set({ version: e.version }, 1);
     }),
     telemetry.on('rules.reload_rejected', () => rulesReloads.inc({ result: 'rejected' })),
+    telemetry.on('model.reload_rejected', () => modelReloads.inc({ result: 'rejected' })),
     telemetry.on('model.loaded', (e) => {
+      modelReloads.inc({ result: 'accepted' });
       modelInfo.reset();
       modelInfo.set({ version: e.version, backend: e.backend }, 1);
     }),
