@@ -12,11 +12,8 @@
                 | CODES.LabelUnknownTransaction (no aggregates: the acceptor expired) | CODES.StateLayoutMismatch
 ]]
 --- @include "aggregateFits"
---- @include "openAggregate"
---- @include "writeAggregate"
---- @include "addToLane"
---- @include "isLive"
 --- @include "scoreBound"
+--- @include "slotEdits"
 
 local layout = layoutNamed('acceptor')
 local blob = redis.call('GET', KEYS[1])
@@ -30,16 +27,20 @@ local previous = NO_LABEL
 if previousScore then previous = previousScore % 4 end
 if previous == label then return CODES.LabelDuplicate end
 
-local agg = openAggregate(layout, blob)
-local last = agg.header[layout.headerIndex.last]
+local _, last = struct.unpack(layout.headerFormat, blob)
 local days = layout.tiers[layout.tierOf.days]
 local delta = 0
 if label == LABEL.fraud then delta = delta + 1 end
 if previous == LABEL.fraud then delta = delta - 1 end
-local bucket = bucketOf(days, t)
-if delta ~= 0 and isLive(days, bucket, last) then
-  addToLane(agg, days, bucket, days.laneOf.fraud, delta)
-  writeAggregate(agg, KEYS[1])
+local bucket = math.floor(t / days.widthMs)
+local head = math.floor(last / days.widthMs)
+if delta ~= 0 and bucket <= head and bucket > head - days.slots then
+  -- One slot changes: rewritten in place, counters clamped to 0..max as the TypeScript twin does.
+  local offset = days.offset + (bucket % days.slots) * days.slotSize
+  local lane = days.laneOf.fraud
+  SLOT[1], SLOT[2], SLOT[3], SLOT[4], SLOT[5] = struct.unpack(days.slotFormat, blob, offset + 1)
+  SLOT[lane] = math.min(layout.counterMax, math.max(0, SLOT[lane] + delta))
+  redis.call('SETRANGE', KEYS[1], offset, struct.pack(days.slotFormat, SLOT[1], SLOT[2], SLOT[3], SLOT[4], SLOT[5]))
 end
 redis.call('ZADD', KEYS[2], math.floor(t / MINUTE_MS) * 4 + label, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', scoreBound(math.floor((last - days.widthMs * days.slots) / MINUTE_MS) * 4))

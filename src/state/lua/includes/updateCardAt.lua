@@ -1,132 +1,208 @@
 --- @include "aggregateFits"
---- @include "openAggregate"
---- @include "addEventToTiers"
---- @include "patchAggregate"
---- @include "storeAggregate"
---- @include "advance"
---- @include "moveSighting"
---- @include "openPlaces"
---- @include "placeLastSeen"
---- @include "setPlace"
---- @include "flushPlaces"
---- @include "prunePlaces"
+--- @include "slotEdits"
+--- @include "cardPlaces"
+
+-- Written for the card layout as it is (scripts.ts checks these against layout.ts when it assembles the scripts):
+--- @expects card header last,prev,presentAt,prevPresentAt,presentLat,presentLon,prevPresentLat,prevPresentLon
+--- @expects card tiers m10,h1,d1,d7,d30
+--- @expects card m10 count,amount,declines,small
+--- @expects card h1 count,amount,declines,small
+--- @expects card d1 count,amount,merchants,terminals,countries
+--- @expects card d7 count,amount
+--- @expects card d30 count,amount,sumsq
 
 -- Counts a card's transactions (argv[at + 1 ...]: the ARGV of updateCard-3.lua) and returns that script's reply.
+-- The header lives in locals and each tier's slot is read and written once per event, with the lanes written out.
 local function updateCardAt(aggKey, placesKey, refsKey, argv, at)
   local layout = layoutNamed('card')
-  local H = layout.headerIndex
   local lateness = tonumber(argv[at + 1])
   local horizon = tonumber(argv[at + 2])
   local ttl = argv[at + 3]
   local count = tonumber(argv[at + 4])
-  local PLACES = { 'merchant', 'terminal', 'country', 'mcc' }
-  local DISTINCT_LANE = { merchant = 'merchants', terminal = 'terminals', country = 'countries' }
-  local NO_PATCHES = {}
+  local floor, unpack, pack, band = math.floor, struct.unpack, struct.pack, bit.band
+  local APPLIED, DUPLICATE, TOO_OLD = CODES.Applied, CODES.Duplicate, CODES.TooOld
+  local F = CARD_EVENT_FLAGS
+  local tiers = layout.tiers
+  local m10, h1, d1, d7, d30 = tiers[1], tiers[2], tiers[3], tiers[4], tiers[5]
+  local d1Width = d1.widthMs
+  local MERCHANTS, TERMINALS, COUNTRIES = d1.laneOf.merchants, d1.laneOf.terminals, d1.laneOf.countries
+  local max = layout.counterMax
+  local headerFormat, version = layout.headerFormat, layout.version
 
   local blob = redis.call('GET', aggKey)
-  local agg = false
+  local last, prev, presentAt, prevPresentAt = NO_TIME, NO_TIME, NO_TIME, NO_TIME
+  local presentLat, presentLon, prevPresentLat, prevPresentLon = 0, 0, 0, 0
   if blob then
     if not aggregateFits(layout, blob) then return { CODES.StateLayoutMismatch } end
-    agg = openAggregate(layout, blob)
+    local _
+    _, last, prev, presentAt, prevPresentAt, presentLat, presentLon, prevPresentLat, prevPresentLon = unpack(headerFormat, blob)
   end
   local places = openPlaces(redis.call('GET', placesKey))
 
-  local reply = { blob or '' }
+  local NO_PATCHES = {}
+  local edit, header = false, nil
+  local written, writtenCount -- the latest applied transaction's patches, header excluded (for a call of one)
+  local reply = { blob or '', nil } -- sized for the usual single transaction
   local refreshTtl = false
   for i = 0, count - 1 do
     local a = at + 4 + i * 3
     local transactionId, t, amount, flags, merchantHash, terminalHash, countryHash, mccHash, latitude, longitude =
-      struct.unpack(CARD_EVENT_FORMAT, argv[a + 1])
-    local band, F = bit.band, CARD_EVENT_FLAGS
-    local hashes = {
-      merchant = band(flags, F.merchant) ~= 0 and merchantHash or '', terminal = band(flags, F.terminal) ~= 0 and terminalHash or '',
-      country = band(flags, F.country) ~= 0 and countryHash or '', mcc = band(flags, F.mcc) ~= 0 and mccHash or '',
-    }
-    local lastBefore = agg and agg.header[H.last] or NO_TIME
-    -- Places not seen within the horizon read as never seen, whether or not a daily prune has dropped them yet.
-    local prior = {}
-    for _, place in ipairs(PLACES) do
-      if hashes[place] ~= '' then prior[place] = placeLastSeen(places, hashes[place], lastBefore - horizon) else prior[place] = NO_TIME end
-    end
+      unpack(CARD_EVENT_FORMAT, argv[a + 1])
+    local hasMerchant, hasTerminal = band(flags, F.merchant) ~= 0, band(flags, F.terminal) ~= 0
+    local hasCountry, hasMcc = band(flags, F.country) ~= 0, band(flags, F.mcc) ~= 0
+    local lastBefore = last
+    local cutoff = lastBefore - horizon
+    -- Places not seen within the horizon read as never seen, whether or not a weekly prune has dropped them yet.
+    local priorMerchant, priorTerminal, priorCountry, priorMcc = NO_TIME, NO_TIME, NO_TIME, NO_TIME
+    local merchantAt, terminalAt, countryAt, mccAt
+    if hasMerchant then priorMerchant, merchantAt = placeLastSeen(places, merchantHash, cutoff) end
+    if hasTerminal then priorTerminal, terminalAt = placeLastSeen(places, terminalHash, cutoff) end
+    if hasCountry then priorCountry, countryAt = placeLastSeen(places, countryHash, cutoff) end
+    if hasMcc then priorMcc, mccAt = placeLastSeen(places, mccHash, cutoff) end
+    local minute = floor(t / MINUTE_MS)
 
-    -- References older than the horizon read as absent too: a redelivery that old is refused as too old.
-    local reference = redis.call('HGET', refsKey, transactionId)
-    local code
-    local patches = NO_PATCHES
-    if reference and struct.unpack('<I4', reference) * MINUTE_MS >= lastBefore - horizon then
-      code = CODES.Duplicate
-    elseif agg and t < lastBefore - lateness then
-      code = CODES.TooOld
+    -- Idempotency in one command for a transaction that would count: HSETNX both records its reference and says
+    -- whether there was one; only then (or when it is too old to count) is the reference read. References older
+    -- than the horizon read as absent: a redelivery that old is refused as too old, or counted again.
+    local code = APPLIED
+    if t < lastBefore - lateness then
+      local reference = redis.call('HGET', refsKey, transactionId)
+      if reference and unpack('<I4', reference) * MINUTE_MS >= cutoff then code = DUPLICATE else code = TOO_OLD end
     else
-      code = CODES.Applied
-      agg = agg or openAggregate(layout, false)
-      local header = agg.header
-      local last = advance(agg, t)
-      if bit.band(flags, CARD_EVENT_FLAGS.position) ~= 0 and t >= header[H.presentAt] then
-        header[H.prevPresentAt] = header[H.presentAt]
-        header[H.prevPresentLat] = header[H.presentLat]
-        header[H.prevPresentLon] = header[H.presentLon]
-        header[H.presentAt] = t
-        header[H.presentLat] = latitude
-        header[H.presentLon] = longitude
-      end
-      local declined = bit.band(flags, CARD_EVENT_FLAGS.declined) ~= 0 and 1 or 0
-      local small = bit.band(flags, CARD_EVENT_FLAGS.small) ~= 0 and 1 or 0
-      addEventToTiers(agg, t, last, amount, declined, small)
-      local minute = math.floor(t / MINUTE_MS)
-      for _, place in ipairs(PLACES) do
-        if hashes[place] ~= '' and prior[place] < t then
-          if DISTINCT_LANE[place] then moveSighting(agg, DISTINCT_LANE[place], prior[place], t, last) end
-          setPlace(places, placesKey, hashes[place], minute)
+      local terminalId = argv[a + 3]
+      local value = pack('<I4BHc0c0', minute, NO_LABEL, #terminalId, terminalId, argv[a + 2])
+      if redis.call('HSETNX', refsKey, transactionId, value) == 0 then
+        if unpack('<I4', redis.call('HGET', refsKey, transactionId)) * MINUTE_MS >= cutoff then
+          code = DUPLICATE
+        else
+          redis.call('HSET', refsKey, transactionId, value)
         end
       end
-      local terminalId, merchantId = argv[a + 3], argv[a + 2]
-      redis.call('HSET', refsKey, transactionId, struct.pack('<I4BH', minute, NO_LABEL, #terminalId) .. terminalId .. merchantId)
+    end
+
+    local patches = NO_PATCHES
+    local applied = code == APPLIED
+    local moveMerchant = applied and hasMerchant and priorMerchant < t
+    local moveTerminal = applied and hasTerminal and priorTerminal < t
+    local moveCountry = applied and hasCountry and priorCountry < t
+    if applied then
+      edit = edit or openEdits(blob, count > 1)
+      patches = newPatches()
+      local n = 0
+      -- A new aggregate (never stored, no time yet) is all zeros already: no ring to advance.
+      local advancing = t > last and (last ~= NO_TIME or blob)
+      if t >= last then
+        prev = last
+        last = t
+      end
+      if band(flags, F.position) ~= 0 and t >= presentAt then
+        prevPresentAt, prevPresentLat, prevPresentLon = presentAt, presentLat, presentLon
+        presentAt, presentLat, presentLon = t, latitude, longitude
+      end
+      local declined = band(flags, F.declined) ~= 0 and 1 or 0
+      local small = band(flags, F.small) ~= 0 and 1 or 0
+      local offset, c, sum, x, y, z
+
+      -- m10 and h1: count, amount, declines, small. Counters clamp to 0..max (a + 1 never goes below 0).
+      offset, n, c, sum, x, y = openSlot(edit, m10, lastBefore, last, t, advancing, patches, n)
+      if offset then
+        c, x, y = c + 1, x + declined, y + small
+        if c > max then c = max end
+        if x > max then x = max end
+        if y > max then y = max end
+        if amount ~= 0 then sum = sum + amount end -- a zero delta leaves a lane as it is (0.0 + -0.0 is not -0.0)
+        n = writeSlot(edit, offset, pack(m10.slotFormat, c, sum, x, y), patches, n)
+      end
+      offset, n, c, sum, x, y = openSlot(edit, h1, lastBefore, last, t, advancing, patches, n)
+      if offset then
+        c, x, y = c + 1, x + declined, y + small
+        if c > max then c = max end
+        if x > max then x = max end
+        if y > max then y = max end
+        if amount ~= 0 then sum = sum + amount end
+        n = writeSlot(edit, offset, pack(h1.slotFormat, c, sum, x, y), patches, n)
+      end
+      -- d1: count, amount and the distinct merchants, terminals and countries: a sighting moves from its previous
+      -- bucket to this one.
+      offset, n, c, sum, x, y, z = openSlot(edit, d1, lastBefore, last, t, advancing, patches, n)
+      if offset then
+        local bucket = floor(t / d1Width)
+        c = c + 1
+        if c > max then c = max end
+        if amount ~= 0 then sum = sum + amount end
+        if moveMerchant then x = sightingHere(x, priorMerchant, d1Width, bucket, max) end
+        if moveTerminal then y = sightingHere(y, priorTerminal, d1Width, bucket, max) end
+        if moveCountry then z = sightingHere(z, priorCountry, d1Width, bucket, max) end
+        n = writeSlot(edit, offset, pack(d1.slotFormat, c, sum, x, y, z), patches, n)
+      end
+      if moveMerchant and priorMerchant ~= NO_TIME then n = leaveBucket(edit, d1, MERCHANTS, priorMerchant, t, last, patches, n) end
+      if moveTerminal and priorTerminal ~= NO_TIME then n = leaveBucket(edit, d1, TERMINALS, priorTerminal, t, last, patches, n) end
+      if moveCountry and priorCountry ~= NO_TIME then n = leaveBucket(edit, d1, COUNTRIES, priorCountry, t, last, patches, n) end
+      -- d7: count, amount; d30: count, amount, sum of squares.
+      offset, n, c, sum = openSlot(edit, d7, lastBefore, last, t, advancing, patches, n)
+      if offset then
+        c = c + 1
+        if c > max then c = max end
+        if amount ~= 0 then sum = sum + amount end
+        n = writeSlot(edit, offset, pack(d7.slotFormat, c, sum), patches, n)
+      end
+      offset, n, c, sum, x = openSlot(edit, d30, lastBefore, last, t, advancing, patches, n)
+      if offset then
+        local square = amount * amount
+        c = c + 1
+        if c > max then c = max end
+        if amount ~= 0 then sum = sum + amount end
+        if square ~= 0 then x = x + square end
+        n = writeSlot(edit, offset, pack(d30.slotFormat, c, sum, x), patches, n)
+      end
+
+      header = pack(headerFormat, version, last, prev, presentAt, prevPresentAt, presentLat, presentLon, prevPresentLat, prevPresentLon)
+      patches[n + 1], patches[n + 2] = 0, header
+      written, writtenCount = patches, n
+
+      if moveMerchant then setPlace(places, merchantHash, minute, merchantAt) end
+      if moveTerminal then setPlace(places, terminalHash, minute, terminalAt) end
+      if moveCountry then setPlace(places, countryHash, minute, countryAt) end
+      if hasMcc and priorMcc < t then setPlace(places, mccHash, minute, mccAt) end
+
       -- Expiry is refreshed once per day of event time (a new card starts a new day): every key outlives its last
       -- write by ttl - 1 day. Pruning scans, so it runs once per PRUNE_PERIOD_MS; reads ignore what it has not dropped.
-      if math.floor(last / DAY_MS) > math.floor(lastBefore / DAY_MS) then refreshTtl = true end
+      if floor(last / DAY_MS) > floor(lastBefore / DAY_MS) then refreshTtl = true end
       -- A card without aggregates has nothing older to drop yet (its keys expire together).
-      if lastBefore ~= NO_TIME and math.floor(last / PRUNE_PERIOD_MS) > math.floor(lastBefore / PRUNE_PERIOD_MS) then
+      if lastBefore ~= NO_TIME and floor(last / PRUNE_PERIOD_MS) > floor(lastBefore / PRUNE_PERIOD_MS) then
         prunePlaces(places, placesKey, last - horizon)
         local references = redis.call('HGETALL', refsKey)
+        local expired = {}
         for j = 1, #references, 2 do
-          if struct.unpack('<I4', references[j + 1]) * MINUTE_MS < last - horizon then
-            redis.call('HDEL', refsKey, references[j])
-          end
+          if unpack('<I4', references[j + 1]) * MINUTE_MS < last - horizon then expired[#expired + 1] = references[j] end
         end
+        if #expired > 0 then redis.call('HDEL', refsKey, unpackList(expired)) end
       end
-      -- A call of one transaction replies with the aggregate it stores: no patches to build.
-      if count == 1 then agg.dirty, agg.newlyCleared, agg.changed = {}, {}, true else patches = patchAggregate(agg) end
     end
 
-    local applied = code == CODES.Applied
-    local function lastSeen(place)
-      if hashes[place] == '' then return NO_TIME end
-      if applied and prior[place] < t then return math.floor(t / MINUTE_MS) * MINUTE_MS end
-      return prior[place]
-    end
-    local function firstSeen(place)
-      if hashes[place] ~= '' and prior[place] < t - horizon then return 1 end
-      return 0
-    end
-    reply[#reply + 1] = {
-      code, patches, lastSeen('merchant'), lastSeen('terminal'), lastSeen('country'),
-      firstSeen('country'), firstSeen('mcc'), firstSeen('merchant'),
+    local seenNow = minute * MINUTE_MS
+    local firstBefore = t - horizon
+    reply[i + 2] = {
+      code,
+      patches,
+      hasMerchant and (moveMerchant and seenNow or priorMerchant) or NO_TIME,
+      hasTerminal and (moveTerminal and seenNow or priorTerminal) or NO_TIME,
+      hasCountry and (moveCountry and seenNow or priorCountry) or NO_TIME,
+      (hasCountry and priorCountry < firstBefore) and 1 or 0,
+      (hasMcc and priorMcc < firstBefore) and 1 or 0,
+      (hasMerchant and priorMerchant < firstBefore) and 1 or 0,
     }
   end
 
-  if agg and agg.changed then
-    local stored = storeAggregate(agg, aggKey, refreshTtl and ttl)
+  if edit then
+    local stored = storeEdits(edit, aggKey, layout, header, refreshTtl and ttl, written, writtenCount)
+    -- A call of one transaction replies with the aggregate it stored (one string instead of a patch list).
     if count == 1 then reply[1], reply[2][2] = '', stored end
   end
-  flushPlaces(places, placesKey)
-  -- SET stores exactly the bytes given, dropping what APPEND allocated ahead (up to as much again).
-  if places.appended then redis.call('SET', placesKey, redis.call('GET', placesKey), 'KEEPTTL') end
+  local placesExpiry = flushPlaces(places, placesKey, refreshTtl, ttl)
   if refreshTtl then
-    redis.call('PEXPIRE', placesKey, ttl) -- the aggregates got theirs when stored
+    if not placesExpiry then redis.call('PEXPIRE', placesKey, ttl) end -- the aggregates got theirs when stored
     redis.call('PEXPIRE', refsKey, ttl)
-  elseif places.created then
-    redis.call('PEXPIRE', placesKey, ttl)
   end
   return reply
 end

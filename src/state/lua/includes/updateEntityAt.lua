@@ -1,67 +1,112 @@
 --- @include "aggregateFits"
---- @include "openAggregate"
---- @include "addEventToTiers"
---- @include "patchAggregate"
---- @include "storeAggregate"
---- @include "advance"
---- @include "moveSighting"
+--- @include "slotEdits"
 --- @include "scoreBound"
 
 -- Counts an entity's transactions (argv[at + 1 ...]: the ARGV of updateEntity-3.lua) and returns that script's reply.
+-- One code for the layouts account, acceptor and client: per tier, the event's slot is read and written once with
+-- the lanes it has among count, amount, sumsq and cards.
 local function updateEntityAt(aggKey, seenKey, cardsKey, argv, at)
   local layout = layoutNamed(argv[at + 1])
-  local H = layout.headerIndex
   local lateness = tonumber(argv[at + 2])
   local ttl = argv[at + 3]
   local count = tonumber(argv[at + 4])
+  local floor, unpack, pack = math.floor, struct.unpack, struct.pack
+  local APPLIED, DUPLICATE, TOO_OLD = CODES.Applied, CODES.Duplicate, CODES.TooOld
   local cardsHorizon = layout.cardsHorizonMs
   local keepsCards = cardsHorizon > 0
-  local finest = layout.tiers[1]
+  local tiers = layout.tiers
+  local tierCount = #tiers
+  local finestWidth = tiers[1].widthMs
+  local max = layout.counterMax
+  local headerFormat, version = layout.headerFormat, layout.version
 
   local blob = redis.call('GET', aggKey)
-  local agg = false
+  local last, prev = NO_TIME, NO_TIME -- the header: 'last' and, in layouts that have it, 'prev'
   if blob then
     if not aggregateFits(layout, blob) then return { CODES.StateLayoutMismatch } end
-    agg = openAggregate(layout, blob)
+    local _, storedLast, storedPrev = unpack(headerFormat, blob)
+    last = storedLast
+    if layout.hasPrev then prev = storedPrev end
   end
 
   local NO_PATCHES = {}
-  local reply = { blob or '' }
+  local edit, header = false, nil
+  local written, writtenCount -- the latest applied transaction's patches, header excluded (for a call of one)
+  local reply = { blob or '', nil } -- sized for the usual single transaction
   local refreshTtl, cardsAdded = false, false
   for i = 0, count - 1 do
     local a = at + 4 + i * 2
-    local transactionId, t, amount = struct.unpack(ENTITY_EVENT_FORMAT, argv[a + 1])
+    local transactionId, t, amount = unpack(ENTITY_EVENT_FORMAT, argv[a + 1])
     local card = argv[a + 2]
-    local lastBefore = agg and agg.header[H.last] or NO_TIME
+    local lastBefore = last
     -- Members older than their horizon read as absent, whether or not a prune has dropped them yet.
     local priorCard = NO_TIME
     if keepsCards then
       local seen = tonumber(redis.call('ZSCORE', cardsKey, card))
       if seen and seen >= lastBefore - cardsHorizon then priorCard = seen end
     end
-    local seenAt = tonumber(redis.call('ZSCORE', seenKey, transactionId))
 
-    local code
+    -- Idempotency in one command for a transaction that would count: ZADD NX both records it and says whether it
+    -- was there; only then (or when it is too old to count) is its time read, to tell a duplicate from a stale entry.
+    local code = APPLIED
+    local time
+    if t < lastBefore - lateness then
+      local seenAt = tonumber(redis.call('ZSCORE', seenKey, transactionId))
+      if seenAt and seenAt >= lastBefore - lateness then code = DUPLICATE else code = TOO_OLD end
+    else
+      time = timeString(t)
+      if redis.call('ZADD', seenKey, 'NX', time, transactionId) == 0 then
+        if tonumber(redis.call('ZSCORE', seenKey, transactionId)) >= lastBefore - lateness then
+          code = DUPLICATE
+        else
+          redis.call('ZADD', seenKey, time, transactionId)
+        end
+      end
+    end
+
     local patches = NO_PATCHES
     local cardLastSeen = priorCard
-    if seenAt and seenAt >= lastBefore - lateness then
-      code = CODES.Duplicate
-    elseif agg and t < lastBefore - lateness then
-      code = CODES.TooOld
-    else
-      code = CODES.Applied
-      agg = agg or openAggregate(layout, false)
-      local last = advance(agg, t)
-      addEventToTiers(agg, t, last, amount, 0, 0)
-      if keepsCards and priorCard < t then
-        moveSighting(agg, 'cards', priorCard, t, last)
-        if redis.call('ZADD', cardsKey, t, card) == 1 then cardsAdded = true end
+    if code == APPLIED then
+      edit = edit or openEdits(blob, count > 1)
+      patches = newPatches()
+      local n = 0
+      -- A new aggregate (never stored, no time yet) is all zeros already: no ring to advance.
+      local advancing = t > last and (last ~= NO_TIME or blob)
+      if t >= last then
+        prev = last
+        last = t
+      end
+      local moveCard = keepsCards and priorCard < t
+      local square = amount * amount
+      for k = 1, tierCount do
+        local tier = tiers[k]
+        local cardsLane = moveCard and tier.cardsLane
+        -- Lane 1 is the count; lane 2 the amount (3: its square) or the distinct cards (scripts.ts checks).
+        local offset, c, x, y
+        offset, n, c, x, y = openSlot(edit, tier, lastBefore, last, t, advancing, patches, n)
+        if offset then
+          c = c + 1
+          if c > max then c = max end
+          if tier.amountLane then
+            if amount ~= 0 then x = x + amount end -- a zero delta leaves a lane as it is (0.0 + -0.0 is not -0.0)
+            if tier.sumsqLane and square ~= 0 then y = y + square end
+          elseif cardsLane then
+            x = sightingHere(x, priorCard, tier.widthMs, floor(t / tier.widthMs), max)
+          end
+          n = writeSlot(edit, offset, pack(tier.slotFormat, c, x, y), patches, n)
+        end
+        if cardsLane and priorCard ~= NO_TIME then n = leaveBucket(edit, tier, cardsLane, priorCard, t, last, patches, n) end
+      end
+      header = pack(headerFormat, version, last, prev)
+      patches[n + 1], patches[n + 2] = 0, header
+      written, writtenCount = patches, n
+      if moveCard then
+        if redis.call('ZADD', cardsKey, time, card) == 1 then cardsAdded = true end
         cardLastSeen = t
       end
-      redis.call('ZADD', seenKey, t, transactionId)
       -- Pruning once per bucket of the finest tier keeps both sets near their horizon at a fraction of the calls;
       -- expiry is refreshed then too (a new entity starts a new bucket).
-      if bucketOf(finest, last) > bucketOf(finest, lastBefore) then
+      if floor(last / finestWidth) > floor(lastBefore / finestWidth) then
         refreshTtl = true
         -- A new entity has nothing older to drop yet (its keys expire together).
         if lastBefore ~= NO_TIME then
@@ -69,14 +114,13 @@ local function updateEntityAt(aggKey, seenKey, cardsKey, argv, at)
           if keepsCards then redis.call('ZREMRANGEBYSCORE', cardsKey, '-inf', scoreBound(last - cardsHorizon)) end
         end
       end
-      -- A call of one transaction replies with the aggregate it stores: no patches to build.
-      if count == 1 then agg.dirty, agg.newlyCleared, agg.changed = {}, {}, true else patches = patchAggregate(agg) end
     end
-    reply[#reply + 1] = { code, patches, cardLastSeen }
+    reply[i + 2] = { code, patches, cardLastSeen }
   end
 
-  if agg and agg.changed then
-    local stored = storeAggregate(agg, aggKey, refreshTtl and ttl)
+  if edit then
+    local stored = storeEdits(edit, aggKey, layout, header, refreshTtl and ttl, written, writtenCount)
+    -- A call of one transaction replies with the aggregate it stored (one string instead of a patch list).
     if count == 1 then reply[1], reply[2][2] = '', stored end
   end
   if refreshTtl then
