@@ -16,6 +16,7 @@ import { resolve } from 'node:path';
 import { loadConfig, modeOf, type Mode } from './config/load';
 import type { Config } from './config/schema';
 import { ConfigError } from './errors';
+import { combinationDrift } from './decision/policy';
 import { Telemetry } from './telemetry/events';
 import { createLogger, type Logger } from './telemetry/logger';
 import { createMetrics } from './telemetry/metrics';
@@ -114,6 +115,24 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
     const lists = redis ? new RedisListMirror({ redis, keyPrefix: config.redisKeyPrefix, logger, telemetry }) : undefined;
     const rules: RulesHolder = await createRulesHolder({ file: resolve(config.rulesFile), featureIndex: FEATURE_INDEX, telemetry, logger, lists });
     closers.push({ name: 'rules', close: () => rules.close() });
+    // The model's rule weights were fitted against one rule set version: say so when the live rules differ (at start,
+    // after a rules reload, after a model swap), so analysts know to refit (npm run train -- --calibrate).
+    const checkCombination = () => {
+      const ruleSet = rules.current();
+      const live = ruleSet.rules.filter((rule) => rule.enabled && rule.mode === 'live').map((rule) => rule.id);
+      const drift = combinationDrift(model?.current.metadata.combination, ruleSet.version, live);
+      if (drift !== undefined) logger.warn({ model: model?.current.version, rulesVersion: ruleSet.version }, drift);
+    };
+    checkCombination();
+    const stopCheckingRules = telemetry.on('rules.reloaded', checkCombination);
+    const stopCheckingModel = telemetry.on('model.loaded', checkCombination);
+    closers.push({
+      name: 'combination-check',
+      close: () => {
+        stopCheckingRules();
+        stopCheckingModel();
+      },
+    });
     if (lists) {
       await lists.refresh();
       lists.start();

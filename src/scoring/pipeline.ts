@@ -53,11 +53,13 @@ export async function scoreChunk(deps: ScoringDependencies, txns: readonly CardT
   const model = deps.model();
   const features = applied.map((a) => a.features);
   const modelScores = model ? model.scoreBatch(features) : undefined;
+  // The model's fitted combination with the rules (policy step 2) travels with the model, so a hot swap swaps both.
+  const combination = model?.metadata.combination;
 
   const scored: ScoredTransaction[] = txns.map((txn, i) => {
     const hits = ruleSet.evaluate(txn, features[i]);
     const modelScore = modelScores ? modelScores[i] : undefined;
-    const decision = decide({ hits, modelScore }, deps.policy);
+    const decision = decide({ hits, modelScore, combination }, deps.policy);
     return { txn, features: features[i], duplicate: applied[i].duplicate, hits, modelScore, decision, suppressed: false };
   });
 
@@ -66,7 +68,7 @@ export async function scoreChunk(deps: ScoringDependencies, txns: readonly CardT
   if (model && alerting.length > 0) {
     const explanations = model.explain(alerting.map((s) => s.features), deps.modelReasons ?? 3);
     alerting.forEach((s, i) => {
-      s.decision = decide({ hits: s.hits, modelScore: s.modelScore, modelReasons: explanations[i] }, deps.policy);
+      s.decision = decide({ hits: s.hits, modelScore: s.modelScore, modelReasons: explanations[i], combination }, deps.policy);
     });
   }
   const createdAtMs = deps.now();
