@@ -5,20 +5,26 @@
  * 1. Only live hits count. Shadow hits are evaluated and counted (to tune a rule before it goes live) but never
  *    change a score, an action or a reason.
  *
- * 2. The score is a fraud probability. With a model, the model and the rules combine in log-odds, with weights
- *    measured on data (the model's *combination*, shipped in its metadata.json):
+ * 2. With a model, the model and the rules combine in log-odds, with weights measured on data (the model's
+ *    *combination*, shipped in its metadata.json):
  *        score = sigmoid(a · logit(modelScore) + b + Σ w_rule)       over the live hits of calibrated rules
- *    `a`, `b` re-calibrate the model; `w_rule` ≥ 0 is what the rule adds, in log-odds, to what the model already
- *    says: the odds of fraud are multiplied by e^w_rule when it fires. They are fitted by logistic regression
- *    (src/model/combination.ts, `npm run train -- --calibrate <model dir>`) on a window before any test period,
- *    with only the labels known at the model's label cut-off. Why: a rule's hand-set score is an analyst's guess
- *    and, added as independent evidence, overrode the model — a hit on a rule scored 0.85 that is fraud 60 % of
- *    the time outranked almost every model score, and the model already sees most of what a rule sees (velocity,
- *    declines), so counting both twice made the combined policy rank worse than the model alone. Measured weights
- *    fix both: a rule that adds nothing beyond the model gets weight 0, one that sees what the model misses (a
- *    cloned card's impossible travel) keeps a large one. Weights are never negative: a rule is evidence for fraud
- *    or nothing, never a reason to lower the score.
- *    A live rule the combination does not know — added since the fit, or too rare in the fit window to measure —
+ *    `w_rule` ≥ 0 is what the rule adds to what the model already says: when it fires, the odds of fraud are
+ *    multiplied by e^w_rule. The weights are fitted by logistic regression (src/model/combination.ts,
+ *    `npm run train -- --calibrate <model dir>`) on a window before any test period (the model's validation week),
+ *    with only the labels known at the model's label cut-off; the regression fits a and b too, so each rule is
+ *    measured against a re-calibrated model, and the weights are then expressed on the model's own scale (a = 1,
+ *    b = 0, w_rule / a_fitted): the same ranking, and a transaction no rule fired on scores exactly the model's
+ *    score, so REVIEW_THRESHOLD and BLOCK_THRESHOLD keep the meaning they have for the model. (Shipping the fitted
+ *    a and b instead would re-calibrate to labels known a week after the window — a fraction of the fraud, most
+ *    reports come later — and shrink every score below the thresholds.)
+ *    Why not a noisy OR of the rules' hand-set scores and the model, as before: a hand-set score is an analyst's
+ *    guess, and as independent evidence it overrode the model — a hit on a rule scored 0.85 that is fraud 60 % of
+ *    the time outranked almost every model score — while the model already sees most of what a rule sees
+ *    (velocity, declines), so both counted twice and the combined policy ranked worse than the model alone.
+ *    Measured weights fix both: a rule that adds nothing beyond the model gets weight 0; one that sees what the
+ *    model misses (a cloned card's impossible travel) keeps a large one. Weights are never negative: a rule is
+ *    evidence for fraud or nothing, never a reason to lower the score.
+ *    A live rule the combination does not know — added since the fit, or never fired in the fit window —
  *    keeps its hand-set score as independent evidence on top ("noisy OR"): score = 1 − (1 − score)(1 − hit.score).
  *    Without a model (MODEL_DIR=none, or the model failed to load) that noisy OR is the whole score:
  *        score = 1 − Π (1 − hit.score)        over the live hits (0 when none)

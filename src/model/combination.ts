@@ -6,6 +6,8 @@
  * a logistic regression on the rows of a fit window that lies before any test period, with the labels known at
  * the model's label cut-off. `a` and `b` re-calibrate the model (Platt scaling); each `w_rule` is what the rule adds
  * in log-odds *given what the model already says* — which is why the weights belong to one model and ship with it.
+ * By default the weights ship on the model's own scale (a = 1, b = 0, w_rule / a): the same ranking, and the
+ * model's own score wherever no rule fired (policy step 2 says why).
  *
  * Choices, each to keep the weights explainable and stable:
  *  - weights are ≥ 0 (non-negative least squares' logistic cousin, by an active set): a rule is evidence for fraud
@@ -38,6 +40,11 @@ export interface CombinationFitOptions {
   /** Rules that fired fewer times than this in the fit window keep their hand-set score; default 1 (see above). */
   minRuleHits?: number;
   maxIterations?: number;
+  /**
+   * true (default): express the fitted weights on the model's own scale (see below): a = 1, b = 0, w_rule / a;
+   * false: ship the fitted a, b and w as they are (scores re-calibrated to the labels known at the cut-off).
+   */
+  modelScale?: boolean;
 }
 
 export interface RuleFitSummary {
@@ -53,6 +60,8 @@ export interface RuleFitSummary {
 export interface CombinationFit {
   modelWeight: number;
   intercept: number;
+  /** a and b as fitted (before expressing the weights on the model's scale). */
+  fitted: { modelWeight: number; intercept: number };
   baseRate: number;
   ruleWeights: Record<string, number>;
   rules: RuleFitSummary[];
@@ -63,7 +72,7 @@ export interface CombinationFit {
   logLoss: { combined: number; model: number };
 }
 
-export const DEFAULT_COMBINATION_FIT: Required<CombinationFitOptions> = { l2: 1, minRuleHits: 1, maxIterations: 100 };
+export const DEFAULT_COMBINATION_FIT: Required<CombinationFitOptions> = { l2: 1, minRuleHits: 1, maxIterations: 100, modelScale: true };
 
 const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
 
@@ -100,7 +109,7 @@ function solve(h: number[][], g: number[]): number[] {
  * same numbers.
  */
 export function fitCombination(rows: readonly CombinationRow[], options: CombinationFitOptions = {}): CombinationFit {
-  const { l2, minRuleHits, maxIterations } = { ...DEFAULT_COMBINATION_FIT, ...options };
+  const { l2, minRuleHits, maxIterations, modelScale } = { ...DEFAULT_COMBINATION_FIT, ...options };
   const n = rows.length;
   if (n === 0) throw new RangeError('no rows to fit the combination on');
   let frauds = 0;
@@ -224,11 +233,18 @@ export function fitCombination(rows: readonly CombinationRow[], options: Combina
     combinedLoss += softplus(z) - y[i] * z;
   }
   const round = (v: number) => Number(v.toPrecision(6));
+  if (modelScale && !(theta[0] > 0)) {
+    throw new RangeError(`the fitted model weight is ${theta[0]}: on these rows the model's score does not rank fraud higher, so its combination cannot be expressed on its scale`);
+  }
+  // On the model's scale: (a·logit(m) + b + Σw − b) / a = logit(m) + Σ w/a, the same ranking (a > 0) with the
+  // model's own score wherever no rule fired.
+  const scale = modelScale ? theta[0] : 1;
   const ruleWeights: Record<string, number> = {};
-  for (const id of calibrated) ruleWeights[id] = round(theta[column.get(id)!]);
+  for (const id of calibrated) ruleWeights[id] = round(theta[column.get(id)!] / scale);
   return {
-    modelWeight: round(theta[0]),
-    intercept: round(theta[1]),
+    modelWeight: modelScale ? 1 : round(theta[0]),
+    intercept: modelScale ? 0 : round(theta[1]),
+    fitted: { modelWeight: round(theta[0]), intercept: round(theta[1]) },
     baseRate: round(frauds / n),
     ruleWeights,
     rules: [...stats]
@@ -317,6 +333,8 @@ export type ShippedCombination = Combination & {
     excludedKnownCompromised: number;
     l2: number;
     minRuleHits: number;
+    /** a and b as the regression fitted them, before the weights were put on the model's scale. */
+    fitted: { modelWeight: number; intercept: number };
     logLoss: { combined: number; model: number };
     rules: RuleFitSummary[];
     fittedAt: string;
@@ -341,6 +359,7 @@ export function shippedCombination(fit: CombinationFit, window: CombinationWindo
       excludedKnownCompromised: extra.excludedKnownCompromised,
       l2: extra.l2,
       minRuleHits: extra.minRuleHits,
+      fitted: fit.fitted,
       logLoss: { combined: round(fit.logLoss.combined), model: round(fit.logLoss.model) },
       rules: fit.rules.map((r) => ({ ...r, precision: round(r.precision) })),
       fittedAt: extra.fittedAt,
@@ -351,7 +370,7 @@ export function shippedCombination(fit: CombinationFit, window: CombinationWindo
 /** The fit as an analyst reads it: each rule's weight as an odds multiplier next to its measured precision. */
 export function formatCombinationFit(fit: CombinationFit): string {
   const lines = [
-    `combined score = sigmoid(${fit.modelWeight} · logit(model) + ${fit.intercept} + Σ rule weights); fit on ${fit.rows} rows, ${fit.frauds} known fraud (base rate ${(fit.baseRate * 100).toFixed(3)}%)`,
+    `combined score = sigmoid(${fit.modelWeight} · logit(model) + ${fit.intercept} + Σ rule weights); fit on ${fit.rows} rows, ${fit.frauds} known fraud (base rate ${(fit.baseRate * 100).toFixed(3)}%); fitted a ${fit.fitted.modelWeight}, b ${fit.fitted.intercept}`,
     `mean log-loss on the fit rows: combined ${fit.logLoss.combined.toFixed(5)}, model alone ${fit.logLoss.model.toFixed(5)}`,
     'rule                            hits  frauds  precision   weight  odds ×',
   ];

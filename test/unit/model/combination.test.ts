@@ -19,7 +19,7 @@ describe('fitCombination', () => {
     ];
     // logit(m) is 0 on every row: a is not identified; give it one informative row pair far away so it is.
     data.push({ modelScore: 1e-6, ruleIds: [], isFraud: 0 });
-    const fit = fitCombination(data, { l2: 1e-9 });
+    const fit = fitCombination(data, { l2: 1e-9, modelScale: false });
     expect(fit.intercept).toBeCloseTo(logit(0.01), 2);
     expect(fit.ruleWeights.velocity).toBeCloseTo(Math.log(33), 2);
     expect(fit.rules).toEqual([
@@ -37,10 +37,37 @@ describe('fitCombination', () => {
       const m = 1 / (1 + Math.exp(-x));
       data.push(...rows(frauds, { modelScore: m, ruleIds: [], isFraud: 1 }), ...rows(10_000 - frauds, { modelScore: m, ruleIds: [], isFraud: 0 }));
     }
-    const fit = fitCombination(data);
+    const fit = fitCombination(data, { modelScale: false });
     expect(fit.modelWeight).toBeCloseTo(0.5, 2);
     expect(fit.intercept).toBeCloseTo(-1, 2);
     expect(fit.ruleWeights).toEqual({});
+  });
+
+  it("expresses the weights on the model's scale by default: a = 1, b = 0, w / a — the same ranking, the model's own score where no rule fired", () => {
+    // Truth: fraud odds = e^(0.5·logit(m) − 1) × 4 when the rule fires. Fitted a = 0.5, w = ln 4; on the model's
+    // scale the rule adds ln 4 / 0.5 = ln 16.
+    const data: CombinationRow[] = [];
+    for (const x of [-4, -2, 0]) {
+      for (const fired of [false, true]) {
+        const rate = 1 / (1 + Math.exp(-(0.5 * x - 1 + (fired ? Math.log(4) : 0))));
+        const frauds = Math.round(rate * 10_000);
+        const m = 1 / (1 + Math.exp(-x));
+        const ruleIds = fired ? ['r'] : [];
+        data.push(...rows(frauds, { modelScore: m, ruleIds, isFraud: 1 }), ...rows(10_000 - frauds, { modelScore: m, ruleIds, isFraud: 0 }));
+      }
+    }
+    const raw = fitCombination(data, { modelScale: false, l2: 0 });
+    const scaled = fitCombination(data, { l2: 0 });
+    expect(raw.modelWeight).toBeCloseTo(0.5, 2);
+    expect(raw.ruleWeights.r).toBeCloseTo(Math.log(4), 2);
+    expect(scaled).toMatchObject({ modelWeight: 1, intercept: 0, fitted: { modelWeight: raw.modelWeight, intercept: raw.intercept } });
+    expect(scaled.ruleWeights.r).toBeCloseTo(raw.ruleWeights.r / raw.modelWeight, 4);
+    expect(scaled.ruleWeights.r).toBeCloseTo(Math.log(16), 1);
+  });
+
+  it('refuses to express on its scale a model whose fitted weight is not positive', () => {
+    const data = [...rows(10, { modelScore: 0.01, ruleIds: [], isFraud: 1 }), ...rows(90, { modelScore: 0.01, ruleIds: [], isFraud: 0 }), ...rows(100, { modelScore: 0.9, ruleIds: [], isFraud: 0 })];
+    expect(() => fitCombination(data)).toThrow(/does not rank fraud higher/);
   });
 
   it('pins at 0 a rule that fires more on genuine than the model predicts (weights are never negative)', () => {
@@ -57,8 +84,8 @@ describe('fitCombination', () => {
 
   it('keeps a rule that fired only on fraud finite (ridge), and smaller the fewer its hits', () => {
     const base = [...rows(20, { modelScore: 0.02, ruleIds: [], isFraud: 1 }), ...rows(980, { modelScore: 0.02, ruleIds: [], isFraud: 0 }), { modelScore: 0.5, ruleIds: [], isFraud: 0 }];
-    const few = fitCombination([...base, ...rows(3, { modelScore: 0.02, ruleIds: ['testing'], isFraud: 1 })]);
-    const many = fitCombination([...base, ...rows(30, { modelScore: 0.02, ruleIds: ['testing'], isFraud: 1 })]);
+    const few = fitCombination([...base, ...rows(3, { modelScore: 0.02, ruleIds: ['testing'], isFraud: 1 })], { modelScale: false });
+    const many = fitCombination([...base, ...rows(30, { modelScore: 0.02, ruleIds: ['testing'], isFraud: 1 })], { modelScale: false });
     expect(Number.isFinite(few.ruleWeights.testing)).toBe(true);
     expect(few.ruleWeights.testing).toBeGreaterThan(0);
     expect(many.ruleWeights.testing).toBeGreaterThan(few.ruleWeights.testing);
@@ -136,7 +163,7 @@ describe('CombinationData (no leakage)', () => {
       ...rows(50, { modelScore: 0.5, ruleIds: ['r'], isFraud: 1 }),
       ...rows(150, { modelScore: 0.5, ruleIds: ['r'], isFraud: 0 }),
       { modelScore: 1e-6, ruleIds: [], isFraud: 0 },
-    ], { l2: 1e-9 });
+    ], { l2: 1e-9, modelScale: false });
     const combination = { rulesVersion: 'v', modelWeight: fit.modelWeight, intercept: fit.intercept, baseRate: fit.baseRate, ruleWeights: fit.ruleWeights };
     const hit = { ruleId: 'r', score: 0.9, action: 'evidence' as const, shadow: false, reason: { code: 'R', message: 'r' } };
     const policy = { reviewThreshold: 0.5, blockThreshold: 0.85 };
