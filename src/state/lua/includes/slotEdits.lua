@@ -2,8 +2,7 @@
 -- all zeros). A slot is read with one struct.unpack and written back as one packed string, recorded as a patch of
 -- the event: patches are aligned to slots and never overlap (except a slot written twice, the later winning). A call
 -- of several transactions also keeps `edit.overlay` (a slot's 0-based offset -> its bytes after the call's changes
--- so far), so later events read earlier ones' changes. storeEdits assembles the end state once and SETs it: one
--- command instead of a SETRANGE per slot (each costs about as much as copying the whole string in Lua).
+-- so far), so later events read earlier ones' changes. storeEdits writes the end state once.
 local SLOT = {} -- scratch lanes of one slot, for code that addresses lanes by position (reused: no table per slot)
 local PARTS = {} -- scratch pieces of an assembled aggregate (table.concat takes a prefix: no table per call)
 
@@ -173,9 +172,11 @@ local function assemble(base, header, writes, n)
   return table.concat(PARTS, '', 1, k)
 end
 
--- Writes the call's end state with one SET (a new aggregate from zeros) and returns it: for a call of one
--- transaction from its patches (`writes`, the header excluded), else from the overlay. `ttl` (or false: the key's
--- own is kept) sets the expiry.
+-- Writes the call's end state. A new aggregate is assembled from zeros (the runs between writes are the same
+-- strings every time: Lua interns them) and SET with its expiry, and returned. An existing one is patched in place
+-- with one SETRANGE per changed slot and the header: cheap on a key just read, where assembling would copy the
+-- whole string twice in Lua. Changes come from the transaction's patches (`writes`, header excluded) for a call of
+-- one, else from the overlay. `ttl` (or false: the key's own is kept) sets the expiry.
 local function storeEdits(edit, key, layout, header, ttl, writes, n)
   if edit.several then
     writes, n = {}, 0
@@ -184,7 +185,13 @@ local function storeEdits(edit, key, layout, header, ttl, writes, n)
       n = n + 2
     end
   end
-  local stored = assemble(edit.blob or layout.zeros, header, writes, n)
-  if ttl then redis.call('SET', key, stored, 'PX', ttl) else redis.call('SET', key, stored, 'KEEPTTL') end
-  return stored
+  if not edit.blob then
+    local stored = assemble(layout.zeros, header, writes, n)
+    if ttl then redis.call('SET', key, stored, 'PX', ttl) else redis.call('SET', key, stored) end
+    return stored
+  end
+  for j = 1, n, 2 do redis.call('SETRANGE', key, offsetString(writes[j]), writes[j + 1]) end
+  redis.call('SETRANGE', key, '0', header)
+  if ttl then redis.call('PEXPIRE', key, ttl) end
+  return false
 end

@@ -120,8 +120,8 @@ local function updateEntityAt(aggKey, seenKey, cardsKey, argv, at)
 
   if edit then
     local stored = storeEdits(edit, aggKey, layout, header, refreshTtl and ttl, written, writtenCount)
-    -- A call of one transaction replies with the aggregate it stored (one string instead of a patch list).
-    if count == 1 then reply[1], reply[2][2] = '', stored end
+    -- A call of one transaction that made the aggregate replies with it (one string instead of a patch list).
+    if stored and count == 1 then reply[1], reply[2][2] = '', stored end
   end
   if refreshTtl then
     redis.call('PEXPIRE', seenKey, ttl)
