@@ -3,6 +3,7 @@
 -- the event: patches are aligned to slots and never overlap (except a slot written twice, the later winning). A call
 -- of several transactions also keeps `edit.overlay` (a slot's 0-based offset -> its bytes after the call's changes
 -- so far), so later events read earlier ones' changes. storeEdits writes the end state once.
+local floor, sunpack, spack = math.floor, struct.unpack, struct.pack -- upvalues: no global and field lookup per use
 local SLOT = {} -- scratch lanes of one slot, for code that addresses lanes by position (reused: no table per slot)
 local PARTS = {} -- scratch pieces of an assembled aggregate (table.concat takes a prefix: no table per call)
 
@@ -31,9 +32,9 @@ local function readSlot(edit, offset, format)
   local overlay = edit.overlay
   if overlay then
     local bytes = overlay[offset]
-    if bytes then return struct.unpack(format, bytes) end
+    if bytes then return sunpack(format, bytes) end
   end
-  if edit.blob then return struct.unpack(format, edit.blob, offset + 1) end
+  if edit.blob then return sunpack(format, edit.blob, offset + 1) end
   return 0, 0, 0, 0, 0
 end
 
@@ -82,17 +83,21 @@ end
 -- and the slot's lanes (zeros when the ring just advanced to it: advancing, the event's bucket is the new head).
 local function openSlot(edit, tier, lastBeforeMs, lastMs, timeMs, advancing, patches, n)
   local width, slots = tier.widthMs, tier.slots
-  local head = math.floor(lastMs / width)
-  local bucket = math.floor(timeMs / width)
+  local head = floor(lastMs / width)
+  local bucket = floor(timeMs / width)
   if advancing then
-    local fromHead = math.floor(lastBeforeMs / width)
+    local fromHead = floor(lastBeforeMs / width)
     if head > fromHead then
       return tier.offset + (bucket % slots) * tier.slotSize, advanceTier(edit, tier, fromHead, head, patches, n), 0, 0, 0, 0, 0
     end
   end
   if bucket > head or bucket <= head - slots then return false, n end
   local offset = tier.offset + (bucket % slots) * tier.slotSize
-  return offset, n, readSlot(edit, offset, tier.slotFormat)
+  local overlay = edit.overlay -- readSlot, inlined: this runs for every tier of every event
+  local bytes = overlay and overlay[offset]
+  if bytes then return offset, n, sunpack(tier.slotFormat, bytes) end
+  if edit.blob then return offset, n, sunpack(tier.slotFormat, edit.blob, offset + 1) end
+  return offset, n, 0, 0, 0, 0, 0
 end
 
 -- A distinct counter leaves the bucket of the previous sighting (when the ring still holds it and it is not the
@@ -100,9 +105,9 @@ end
 -- sightings may leave one slot: the overlay (made here for a single event) lets the second see the first.
 local function leaveBucket(edit, tier, lane, priorMs, timeMs, lastMs, patches, n)
   local width, slots = tier.widthMs, tier.slots
-  local bucket = math.floor(priorMs / width)
-  local head = math.floor(lastMs / width)
-  if bucket == math.floor(timeMs / width) or bucket > head or bucket <= head - slots then return n end
+  local bucket = floor(priorMs / width)
+  local head = floor(lastMs / width)
+  if bucket == floor(timeMs / width) or bucket > head or bucket <= head - slots then return n end
   if not edit.overlay then edit.overlay = {} end
   local offset = tier.offset + (bucket % slots) * tier.slotSize
   local format = tier.slotFormat
@@ -110,13 +115,13 @@ local function leaveBucket(edit, tier, lane, priorMs, timeMs, lastMs, patches, n
   local value = SLOT[lane] - 1
   if value < 0 then value = 0 end
   SLOT[lane] = value
-  return writeSlot(edit, offset, struct.pack(format, SLOT[1], SLOT[2], SLOT[3], SLOT[4], SLOT[5]), patches, n)
+  return writeSlot(edit, offset, spack(format, SLOT[1], SLOT[2], SLOT[3], SLOT[4], SLOT[5]), patches, n)
 end
 
 -- A distinct counter in the event's own slot: leaves the previous sighting first when that was in this very bucket
 -- (two clamped steps, as two separate moves would make them), then counts this one.
 local function sightingHere(value, priorMs, width, bucket, max)
-  if priorMs ~= NO_TIME and math.floor(priorMs / width) == bucket then
+  if priorMs ~= NO_TIME and floor(priorMs / width) == bucket then
     value = value - 1
     if value < 0 then value = 0 end
   end
