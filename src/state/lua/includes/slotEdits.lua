@@ -177,9 +177,13 @@ local function assemble(base, header, writes, n)
   return table.concat(PARTS, '', 1, k)
 end
 
--- Writes the call's end state. A new aggregate is assembled from zeros (the runs between writes are the same
--- strings every time: Lua interns them) and SET with its expiry, and returned. An existing one is patched in place
--- with one SETRANGE per changed slot and the header: cheap on a key just read, where assembling would copy the
+-- Above this many changed pieces, assembling the aggregate and one SET cost less than a SETRANGE per piece.
+local PATCH_LIMIT = 6
+
+-- Writes the call's end state and returns it when it assembled it (else false). A new aggregate, or one with more
+-- than PATCH_LIMIT changed pieces (rings advanced over several buckets), is assembled (the runs between writes
+-- come from the string as read, or are zeros that Lua interns) and SET, with its expiry. Otherwise it is patched in
+-- place, one SETRANGE per changed slot and the header: cheap on a key just read, where assembling would copy the
 -- whole string twice in Lua. Changes come from the transaction's patches (`writes`, header excluded) for a call of
 -- one, else from the overlay. `ttl` (or false: the key's own is kept) sets the expiry.
 local function storeEdits(edit, key, layout, header, ttl, writes, n)
@@ -190,9 +194,16 @@ local function storeEdits(edit, key, layout, header, ttl, writes, n)
       n = n + 2
     end
   end
-  if not edit.blob then
-    local stored = assemble(layout.zeros, header, writes, n)
-    if ttl then redis.call('SET', key, stored, 'PX', ttl) else redis.call('SET', key, stored) end
+  local blob = edit.blob
+  if not blob or n > 2 * PATCH_LIMIT then
+    local stored = assemble(blob or layout.zeros, header, writes, n)
+    if ttl then
+      redis.call('SET', key, stored, 'PX', ttl)
+    elseif blob then
+      redis.call('SET', key, stored, 'KEEPTTL')
+    else
+      redis.call('SET', key, stored)
+    end
     return stored
   end
   for j = 1, n, 2 do redis.call('SETRANGE', key, offsetString(writes[j]), writes[j + 1]) end

@@ -120,7 +120,7 @@ local function updateEntityAt(aggKey, seenKey, cardsKey, argv, at)
 
   if edit then
     local stored = storeEdits(edit, aggKey, layout, header, refreshTtl and ttl, written, writtenCount)
-    -- A call of one transaction that made the aggregate replies with it (one string instead of a patch list).
+    -- A call of one transaction replies with an aggregate it assembled (one string instead of a patch list).
     if stored and count == 1 then reply[1], reply[2][2] = '', stored end
   end
   if refreshTtl then
