@@ -16,8 +16,9 @@
           merchantId, terminalId ('' when absent)
   Reply:  { CODES.StateLayoutMismatch } when the stored aggregates have another layout, else
           { aggregates as read ('' when none), then n entries of
-            { code, patches { offset, bytes, ... } to apply in order (when n = 1 and the transaction was applied:
-              the whole aggregates after it, and '' in place of the aggregates as read), merchantLastSeenMs, terminalLastSeenMs,
+            { code, patches { offset, bytes, ... } to apply in order (when n = 1 and the script assembled the aggregates,
+              a new or much changed one: the whole aggregates after it, and '' in place of the aggregates as read),
+              merchantLastSeenMs, terminalLastSeenMs,
               countryLastSeenMs, firstCountry (1|0), firstMcc (1|0), firstMerchant (1|0) } }
           code: CODES.Applied | CODES.Duplicate | CODES.TooOld; times are NO_TIME when unknown
 ]]

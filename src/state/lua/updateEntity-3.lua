@@ -13,8 +13,9 @@
           the event packed as ENTITY_EVENT_FORMAT (transaction fingerprint (8 bytes), eventTimeMs, amount), cardFingerprint
   Reply:  { CODES.StateLayoutMismatch } when the stored aggregates have another layout, else
           { aggregates as read ('' when none), then n entries of
-            { code, patches { offset, bytes, ... } to apply in order (when n = 1 and the transaction was applied:
-              the whole aggregates after it, and '' in place of the aggregates as read), cardLastSeenMs } }
+            { code, patches { offset, bytes, ... } to apply in order (when n = 1 and the script assembled the aggregates,
+              a new or much changed one: the whole aggregates after it, and '' in place of the aggregates as read),
+              cardLastSeenMs } }
           code: CODES.Applied | CODES.Duplicate | CODES.TooOld; cardLastSeenMs is NO_TIME when unknown or not kept
 ]]
 --- @include "updateEntityAt"
