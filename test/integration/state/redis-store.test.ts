@@ -3,7 +3,7 @@ import { StateUnavailableError } from '../../../src/errors';
 import { connectRedis } from '../../../src/state/redis-connection';
 import { createRedisStore } from '../../../src/state/redis-store';
 import { T0, label, txn } from '../../unit/state/builders';
-import { startRedisServer } from '../../support/redis-cluster';
+import { removeServerDir, startRedisServer } from '../../support/redis-cluster';
 import { defineStoreScenarios } from './scenarios';
 import { sharedRedisUrl } from './support';
 
@@ -39,6 +39,7 @@ describe('Redis store without a reachable server', () => {
       expect(errors.length).toBeGreaterThan(0);
     } finally {
       client.disconnect();
+      removeServerDir(server);
     }
   });
 });
