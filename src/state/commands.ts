@@ -57,11 +57,18 @@ function eachAggregate(layout: Layout, read: unknown, entries: readonly unknown[
   }
 }
 
-// ---- updateCard-3.lua ----
+// ---- updateBatch-n.lua ----
 
-/** A card event as CARD_EVENT_FORMAT, followed by the two ids (the script's 3 values per transaction). */
-function pushCardEvent(argv: Array<string | number | Buffer>, e: CardEvent): void {
-  const packed = Buffer.allocUnsafe(CARD_EVENT_BYTES).fill(0); // pooled: a small Buffer.alloc costs an ArrayBuffer each
+/**
+ * A card event as the script reads it: CARD_EVENT_FORMAT, then the tail of its reference (#terminalId as '<H',
+ * terminalId, merchantId), which the script stores after the minute and label. One argument per transaction: the
+ * client encodes and Redis parses every argument one by one, and that cost dominated the calls.
+ */
+function packCardEvent(e: CardEvent): Buffer {
+  const terminalId = e.terminalId ?? '';
+  const merchantId = e.merchantId ?? '';
+  const terminalBytes = Buffer.byteLength(terminalId);
+  const packed = Buffer.allocUnsafe(CARD_EVENT_BYTES + 2 + terminalBytes + Buffer.byteLength(merchantId)).fill(0, 0, CARD_EVENT_BYTES); // pooled
   e.fingerprint.copy(packed, 0, 0, 8);
   packed.writeDoubleLE(e.eventTimeMs, 8);
   packed.writeDoubleLE(e.amount, 16);
@@ -77,30 +84,20 @@ function pushCardEvent(argv: Array<string | number | Buffer>, e: CardEvent): voi
     packed.writeDoubleLE(e.position.longitude, 49);
   }
   packed.writeUInt8(flags, 24);
-  argv.push(packed, e.merchantId ?? '', e.terminalId ?? '');
+  packed.writeUInt16LE(terminalBytes, CARD_EVENT_BYTES);
+  packed.write(terminalId, CARD_EVENT_BYTES + 2, 'utf8');
+  packed.write(merchantId, CARD_EVENT_BYTES + 2 + terminalBytes, 'utf8');
+  return packed;
 }
 
-/** An entity event as ENTITY_EVENT_FORMAT, followed by the card fingerprint (the script's 2 values per transaction). */
-function pushEntityEvent(argv: Array<string | number | Buffer>, e: EntityEvent): void {
-  const packed = Buffer.allocUnsafe(ENTITY_EVENT_BYTES);
+/** An entity event as the script reads it: ENTITY_EVENT_FORMAT, then the card fingerprint. */
+function packEntityEvent(e: EntityEvent): Buffer {
+  const packed = Buffer.allocUnsafe(ENTITY_EVENT_BYTES + Buffer.byteLength(e.cardFingerprint));
   e.fingerprint.copy(packed, 0, 0, 8);
   packed.writeDoubleLE(e.eventTimeMs, 8);
   packed.writeDoubleLE(e.amount, 16);
-  argv.push(packed, e.cardFingerprint);
-}
-
-export function queueUpdateCard(
-  pipeline: ChainableCommander,
-  names: CommandNames,
-  keys: CardKeys,
-  args: { allowedLatenessMs: number; horizonMs: number; ttlMs: number },
-  events: readonly CardEvent[],
-): void {
-  const argv: Array<string | number | Buffer> = [keys.aggregates, keys.places, keys.references, args.allowedLatenessMs, args.horizonMs, args.ttlMs, events.length];
-  for (const e of events) {
-    pushCardEvent(argv, e);
-  }
-  command(pipeline, names.updateCard)(...argv);
+  packed.write(e.cardFingerprint, ENTITY_EVENT_BYTES, 'utf8');
+  return packed;
 }
 
 /**
@@ -135,20 +132,6 @@ export function visitUpdateCard(reply: unknown, visit: (update: CardUpdate, e: n
   return undefined;
 }
 
-// ---- updateEntity-3.lua ----
-
-export function queueUpdateEntity(
-  pipeline: ChainableCommander,
-  names: CommandNames,
-  keys: EntityKeys,
-  args: { layout: LayoutName; allowedLatenessMs: number; ttlMs: number },
-  events: readonly EntityEvent[],
-): void {
-  const argv: Array<string | number | Buffer> = [keys.aggregates, keys.seen, keys.cards, args.layout, args.allowedLatenessMs, args.ttlMs, events.length];
-  for (const e of events) pushEntityEvent(argv, e);
-  command(pipeline, names.updateEntity)(...argv);
-}
-
 /** Hands each transaction's entity update to `visit`, in order (reused object: see visitUpdateCard). */
 export function visitUpdateEntity(layout: LayoutName, reply: unknown, visit: (update: EntityUpdate, e: number) => void): LayoutMismatch | undefined {
   if (isMismatch(reply)) return new LayoutMismatch('updateEntity');
@@ -164,34 +147,39 @@ export function visitUpdateEntity(layout: LayoutName, reply: unknown, visit: (up
   return undefined;
 }
 
-// ---- updateBatch-n.lua ----
-
 /** One entity's part of an updateBatch call. */
 export type BatchEntity =
-  | { kind: 'card'; keys: CardKeys; args: { allowedLatenessMs: number; horizonMs: number; ttlMs: number }; events: readonly CardEvent[] }
-  | { kind: 'entity'; keys: EntityKeys; args: { layout: LayoutName; allowedLatenessMs: number; ttlMs: number }; events: readonly EntityEvent[] };
+  | { kind: 'card'; keys: CardKeys; events: readonly CardEvent[] }
+  | { kind: 'entity'; layout: LayoutName; keys: EntityKeys; events: readonly EntityEvent[] };
+
+/** What every entity of an updateBatch call shares: sent once per call. */
+export interface BatchParams {
+  allowedLatenessMs: number;
+  horizonMs: number;
+  ttlMs: number;
+}
 
 /** Queues one updateBatch call for these entities (on a cluster, all of them in one slot). */
-export function queueUpdateBatch(pipeline: ChainableCommander, names: CommandNames, entities: readonly BatchEntity[]): void {
+export function queueUpdateBatch(pipeline: ChainableCommander, names: CommandNames, params: BatchParams, entities: readonly BatchEntity[]): void {
   const keys: string[] = [];
-  const argv: Array<string | number | Buffer> = [];
+  const argv: Array<string | number | Buffer> = [params.allowedLatenessMs, params.horizonMs, params.ttlMs];
   for (const entity of entities) {
     if (entity.kind === 'card') {
-      const { keys: k, args, events } = entity;
+      const { keys: k, events } = entity;
       keys.push(k.aggregates, k.places, k.references);
-      argv.push('card', args.allowedLatenessMs, args.horizonMs, args.ttlMs, events.length);
-      for (const e of events) pushCardEvent(argv, e);
+      argv.push('card', events.length);
+      for (const e of events) argv.push(packCardEvent(e));
     } else {
-      const { keys: k, args, events } = entity;
+      const { keys: k, events } = entity;
       keys.push(k.aggregates, k.seen, k.cards);
-      argv.push('entity', args.layout, args.allowedLatenessMs, args.ttlMs, events.length);
-      for (const e of events) pushEntityEvent(argv, e);
+      argv.push(entity.layout, events.length);
+      for (const e of events) argv.push(packEntityEvent(e));
     }
   }
   command(pipeline, names.updateBatch)(keys.length, ...keys, ...argv);
 }
 
-/** The reply of updateBatch-n.lua: one reply of updateCard-3.lua or updateEntity-3.lua per entity, in call order. */
+/** The reply of updateBatch-n.lua: one entry per entity, in call order (visitUpdateCard / visitUpdateEntity read them). */
 export function parseUpdateBatch(reply: unknown): unknown[] {
   return reply as unknown[];
 }

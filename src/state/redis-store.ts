@@ -77,10 +77,7 @@ export function createRedisStore(redis: Redis | Cluster, options: RedisStoreOpti
   const operationTimeoutMs = options.operationTimeoutMs ?? 10_000;
   const names = defineStateCommands(redis);
   const ttlMs = stateTtlMs();
-  const cardArgs = { allowedLatenessMs: state.allowedLatenessMs, horizonMs: STATE_HORIZON_MS, ttlMs };
-  const entityArgs = Object.fromEntries(
-    LINKED_KINDS.map((kind) => [kind, { layout: LAYOUT_OF[kind], allowedLatenessMs: state.allowedLatenessMs, ttlMs }]),
-  ) as Record<LinkedKind, { layout: LayoutName; allowedLatenessMs: number; ttlMs: number }>;
+  const batchParams = { allowedLatenessMs: state.allowedLatenessMs, horizonMs: STATE_HORIZON_MS, ttlMs };
 
   /** Sends the calls as one pipeline per node, all at once; replies come back in call order. */
   async function roundTrip(calls: readonly Call[]): Promise<unknown[]> {
@@ -157,12 +154,12 @@ export function createRedisStore(redis: Redis | Cluster, options: RedisStoreOpti
     const groupKeys: string[] = [];
     for (const [token, group] of cardGroups) {
       const keys = cardKeys(prefix, token);
-      entities.push({ kind: 'card', keys, args: cardArgs, events: group.events });
+      entities.push({ kind: 'card', keys, events: group.events });
       groupKeys.push(keys.aggregates);
     }
     for (const group of entityGroups.values()) {
       const keys = entityKeys(prefix, group.kind, group.id);
-      entities.push({ kind: 'entity', keys, args: entityArgs[group.kind], events: group.events });
+      entities.push({ kind: 'entity', layout: LAYOUT_OF[group.kind], keys, events: group.events });
       groupKeys.push(keys.aggregates);
     }
     const members: number[][] = [];
@@ -182,7 +179,7 @@ export function createRedisStore(redis: Redis | Cluster, options: RedisStoreOpti
     }
     const calls: Call[] = members.map((list) => ({
       key: groupKeys[list[0]],
-      queue: (p) => queueUpdateBatch(p, names, list.map((index) => entities[index])),
+      queue: (p) => queueUpdateBatch(p, names, batchParams, list.map((index) => entities[index])),
     }));
 
     const replies = await guarded('applyBatch', () => roundTrip(calls));

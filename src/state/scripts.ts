@@ -9,12 +9,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
 import { LABEL_CODE, NO_LABEL, ReturnCode } from './codes';
-import { CARD_EVENT_FLAGS, CARD_EVENT_FORMAT, ENTITY_EVENT_FORMAT } from './entity-events';
+import { CARD_EVENT_BYTES, CARD_EVENT_FLAGS, CARD_EVENT_FORMAT, ENTITY_EVENT_BYTES, ENTITY_EVENT_FORMAT } from './entity-events';
 import { COUNTER_MAX, DAY_MS, LAYOUTS, MINUTE_MS, NO_TIME, PRUNE_PERIOD_MS, type LaneName, type Layout } from './layout';
 
 export const SCRIPT_FILES = {
-  updateCard: 'updateCard-3',
-  updateEntity: 'updateEntity-3',
   recordCardLabel: 'recordCardLabel-2',
   recordAcceptorLabel: 'recordAcceptorLabel-2',
   updateBatch: 'updateBatch-n',
@@ -107,7 +105,9 @@ function prelude(): string {
     `local NO_LABEL = ${NO_LABEL}`,
     `local CARD_EVENT_FORMAT = ${luaValue(CARD_EVENT_FORMAT)}`,
     `local CARD_EVENT_FLAGS = ${luaValue(CARD_EVENT_FLAGS)}`,
+    `local CARD_EVENT_BYTES = ${CARD_EVENT_BYTES}`,
     `local ENTITY_EVENT_FORMAT = ${luaValue(ENTITY_EVENT_FORMAT)}`,
+    `local ENTITY_EVENT_BYTES = ${ENTITY_EVENT_BYTES}`,
     `local NO_TIME = ${luaValue(NO_TIME)}`,
     `local MINUTE_MS = ${MINUTE_MS}`,
     `local DAY_MS = ${DAY_MS}`,

@@ -186,7 +186,7 @@ function prunePlaces(places: Buffer, cutoffMs: number): Buffer {
 
 const DISTINCT_LANE: Partial<Record<PlaceKind, LaneName>> = { merchant: 'merchants', terminal: 'terminals', country: 'countries' };
 
-/** Twin of lua/updateCard-3.lua for one transaction. */
+/** Twin of lua/includes/updateCardAt.lua (updateBatch-n.lua) for one transaction. */
 export function applyCardEvent(layout: Layout, state: CardState, event: CardEvent, params: UpdateParams): CardUpdate {
   const t = event.eventTimeMs;
   const lastBefore = state.aggregate === null ? NO_TIME : readHeader(layout, state.aggregate, 'last');
@@ -253,7 +253,7 @@ export function applyCardEvent(layout: Layout, state: CardState, event: CardEven
   };
 }
 
-/** Twin of lua/updateEntity-3.lua for one transaction. */
+/** Twin of lua/includes/updateEntityAt.lua (updateBatch-n.lua) for one transaction. */
 export function applyEntityEvent(layout: Layout, state: EntityState, event: EntityEvent, params: UpdateParams): EntityUpdate {
   const t = event.eventTimeMs;
   const keepsCards = layout.cardsHorizonMs > 0;

@@ -1,30 +1,58 @@
 --[[
-  Counts the transactions of many cards and other entities in one call (a batch's entities, grouped by cluster slot
-  on a cluster): per entity, exactly what updateCard-3.lua or updateEntity-3.lua does. One call instead of one per
-  entity saves the per-call cost (command dispatch in the client, script setup in Redis) that dominated a batch.
+  Counts the transactions of a batch's cards and other entities (accounts, terminals, merchants, devices, IPs), in
+  order, into their windowed aggregates, in one call (on a cluster: one call per slot's entities). Idempotent by
+  transaction: a card counts an id already among its references as a duplicate; another entity one it has seen
+  within the allowed lateness (older ones are refused as too old). Twins: twin.ts applyCardEvent, applyEntityEvent.
+  One call for many entities, and the call's constants sent once, because per-call and per-argument costs (in the
+  client and in Redis) dominated a batch.
 
-  KEYS[1] KEYS[2] KEYS[3]  the first entity's keys, as updateCard-3.lua or updateEntity-3.lua names them; then
-                the next entity's three keys, and so on (a variable number of keys: 3 per entity)
-  ARGV[1]       the first entity's kind: 'card' | 'entity', followed by its ARGV as updateCard-3.lua or
-                updateEntity-3.lua reads it (the 4th value is its transaction count n); then the next entity's kind
-  Reply:        one entry per entity, in order: the reply updateCard-3.lua or updateEntity-3.lua gives for it
+  KEYS[1] KEYS[2] KEYS[3], then the next entity's three, in entity order:
+            a card:   aggregates (string, layout "card" of layout.ts);
+                      places (string of 8-byte entries: 4-byte hash of "kind:id" for merchant, terminal, country and
+                        mcc, 4-byte minute last seen);
+                      references (hash: transaction fingerprint -> struct '<I4BH' (event minute, label, #terminalId)
+                        .. terminalId .. merchantId)
+            another:  aggregates (string, layout as named in ARGV);
+                      seen (sorted set: transaction fingerprint -> event time, ms; read within the allowed lateness);
+                      cards (sorted set: card fingerprint -> latest sighting, ms; layouts with distinct-card counters)
+  ARGV[1]   allowed lateness, ms
+  ARGV[2]   state horizon, ms (a card's places and references are kept this long)
+  ARGV[3]   time to live of the keys, ms
+  then per entity: its kind — 'card', or the layout name account | acceptor | client — its number of transactions
+            n, and n packed transactions:
+            a card:   CARD_EVENT_FORMAT (transaction fingerprint (8 bytes), eventTimeMs, amount, flags
+                        (CARD_EVENT_FLAGS: declined, small, which place hashes and whether a position is given),
+                        merchant, terminal, country and mcc place hashes (4 bytes each, zeros when absent), latitude,
+                        longitude (card-present only)), then the tail of its reference: '<H' #terminalId,
+                        terminalId, merchantId ('' when absent)
+            another:  ENTITY_EVENT_FORMAT (transaction fingerprint (8 bytes), eventTimeMs, amount), then the card
+                        fingerprint
+  Reply:    one entry per entity, in order:
+            { CODES.StateLayoutMismatch } when its stored aggregates have another layout, else
+            { aggregates as read ('' when none), then n entries of
+              { code, patches { offset, bytes, ... } to apply in order (when n = 1 and the script assembled the
+                aggregates, a new or much changed one: the whole aggregates after it, and '' in place of the aggregates
+                as read), then for a card: merchantLastSeenMs, terminalLastSeenMs, countryLastSeenMs,
+                firstCountry (1|0), firstMcc (1|0), firstMerchant (1|0); for another: cardLastSeenMs } }
+            code: CODES.Applied | CODES.Duplicate | CODES.TooOld; times are NO_TIME when unknown or not kept
 ]]
 --- @include "updateCardAt"
 --- @include "updateEntityAt"
 
+local lateness, horizon, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local reply = {}
-local at, k = 0, 0
+local at, k, e = 3, 0, 0
 local total = #ARGV
 while at < total do
   local kind = ARGV[at + 1]
-  local count = tonumber(ARGV[at + 5])
+  local count = tonumber(ARGV[at + 2])
+  e = e + 1
   if kind == 'card' then
-    reply[#reply + 1] = updateCardAt(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], ARGV, at + 1)
-    at = at + 5 + count * 3
+    reply[e] = updateCardAt(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], lateness, horizon, ttl, count, ARGV, at + 3)
   else
-    reply[#reply + 1] = updateEntityAt(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], ARGV, at + 1)
-    at = at + 5 + count * 2
+    reply[e] = updateEntityAt(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], kind, lateness, ttl, count, ARGV, at + 3)
   end
+  at = at + 2 + count
   k = k + 3
 end
 return reply

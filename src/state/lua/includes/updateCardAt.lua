@@ -11,14 +11,11 @@
 --- @expects card d7 count,amount
 --- @expects card d30 count,amount,sumsq
 
--- Counts a card's transactions (argv[at + 1 ...]: the ARGV of updateCard-3.lua) and returns that script's reply.
--- The header lives in locals and each tier's slot is read and written once per event, with the lanes written out.
-local function updateCardAt(aggKey, placesKey, refsKey, argv, at)
+-- Counts a card's `count` transactions, packed as updateBatch-n.lua describes, at argv[first] ... argv[first +
+-- count - 1], and returns the card's reply (updateBatch-n.lua). The header lives in locals and each tier's slot is
+-- read and written once per event, with the lanes written out.
+local function updateCardAt(aggKey, placesKey, refsKey, lateness, horizon, ttl, count, argv, first)
   local layout = layoutNamed('card')
-  local lateness = tonumber(argv[at + 1])
-  local horizon = tonumber(argv[at + 2])
-  local ttl = argv[at + 3]
-  local count = tonumber(argv[at + 4])
   local floor, unpack, pack, band = math.floor, struct.unpack, struct.pack, bit.band
   local APPLIED, DUPLICATE, TOO_OLD = CODES.Applied, CODES.Duplicate, CODES.TooOld
   local F = CARD_EVENT_FLAGS
@@ -45,9 +42,9 @@ local function updateCardAt(aggKey, placesKey, refsKey, argv, at)
   local reply = { blob or '', nil } -- sized for the usual single transaction
   local refreshTtl = false
   for i = 0, count - 1 do
-    local a = at + 4 + i * 3
+    local event = argv[first + i]
     local transactionId, t, amount, flags, merchantHash, terminalHash, countryHash, mccHash, latitude, longitude =
-      unpack(CARD_EVENT_FORMAT, argv[a + 1])
+      unpack(CARD_EVENT_FORMAT, event)
     local hasMerchant, hasTerminal = band(flags, F.merchant) ~= 0, band(flags, F.terminal) ~= 0
     local hasCountry, hasMcc = band(flags, F.country) ~= 0, band(flags, F.mcc) ~= 0
     local lastBefore = last
@@ -69,8 +66,8 @@ local function updateCardAt(aggKey, placesKey, refsKey, argv, at)
       local reference = redis.call('HGET', refsKey, transactionId)
       if reference and unpack('<I4', reference) * MINUTE_MS >= cutoff then code = DUPLICATE else code = TOO_OLD end
     else
-      local terminalId = argv[a + 3]
-      local value = pack('<I4BHc0c0', minute, NO_LABEL, #terminalId, terminalId, argv[a + 2])
+      -- The reference: minute and label, then the event's tail as the client packed it (#terminalId, ids).
+      local value = pack('<I4B', minute, NO_LABEL) .. string.sub(event, CARD_EVENT_BYTES + 1)
       if redis.call('HSETNX', refsKey, transactionId, value) == 0 then
         if unpack('<I4', redis.call('HGET', refsKey, transactionId)) * MINUTE_MS >= cutoff then
           code = DUPLICATE

@@ -2,14 +2,12 @@
 --- @include "slotEdits"
 --- @include "scoreBound"
 
--- Counts an entity's transactions (argv[at + 1 ...]: the ARGV of updateEntity-3.lua) and returns that script's reply.
+-- Counts an entity's `count` transactions, packed as updateBatch-n.lua describes, at argv[first] ... argv[first +
+-- count - 1], and returns the entity's reply (updateBatch-n.lua).
 -- One code for the layouts account, acceptor and client: per tier, the event's slot is read and written once with
 -- the lanes it has among count, amount, sumsq and cards.
-local function updateEntityAt(aggKey, seenKey, cardsKey, argv, at)
-  local layout = layoutNamed(argv[at + 1])
-  local lateness = tonumber(argv[at + 2])
-  local ttl = argv[at + 3]
-  local count = tonumber(argv[at + 4])
+local function updateEntityAt(aggKey, seenKey, cardsKey, layoutName, lateness, ttl, count, argv, first)
+  local layout = layoutNamed(layoutName)
   local floor, unpack, pack = math.floor, struct.unpack, struct.pack
   local APPLIED, DUPLICATE, TOO_OLD = CODES.Applied, CODES.Duplicate, CODES.TooOld
   local cardsHorizon = layout.cardsHorizonMs
@@ -35,9 +33,9 @@ local function updateEntityAt(aggKey, seenKey, cardsKey, argv, at)
   local reply = { blob or '', nil } -- sized for the usual single transaction
   local refreshTtl, cardsAdded = false, false
   for i = 0, count - 1 do
-    local a = at + 4 + i * 2
-    local transactionId, t, amount = unpack(ENTITY_EVENT_FORMAT, argv[a + 1])
-    local card = argv[a + 2]
+    local event = argv[first + i]
+    local transactionId, t, amount = unpack(ENTITY_EVENT_FORMAT, event)
+    local card = string.sub(event, ENTITY_EVENT_BYTES + 1)
     local lastBefore = last
     -- Members older than their horizon read as absent, whether or not a prune has dropped them yet.
     local priorCard = NO_TIME
