@@ -171,7 +171,7 @@ export function queueUpdateBatch(pipeline: ChainableCommander, names: CommandNam
       for (const e of events) argv.push(packCardEvent(e));
     } else {
       const { keys: k, events } = entity;
-      keys.push(k.aggregates, k.seen, k.cards);
+      keys.push(k.aggregates, k.seen);
       argv.push(entity.layout, events.length);
       for (const e of events) argv.push(packEntityEvent(e));
     }

@@ -12,8 +12,8 @@ export interface CardKeys {
 
 export interface EntityKeys {
   aggregates: string;
+  /** Transaction ids seen within the allowed lateness and, for acceptors, devices and IPs, the cards seen. */
   seen: string;
-  cards: string;
   labels: string;
 }
 
@@ -28,7 +28,7 @@ export function cardKeys(prefix: string, cardToken: string): CardKeys {
 
 export function entityKeys(prefix: string, kind: LinkedKind, id: string): EntityKeys {
   const base = tag(prefix, kind, id);
-  return { aggregates: `${base}:agg`, seen: `${base}:seen`, cards: `${base}:cards`, labels: `${base}:labels` };
+  return { aggregates: `${base}:agg`, seen: `${base}:seen`, labels: `${base}:labels` };
 }
 
 /** A card's alert-suppression record (src/alerts/redis-suppressor.ts); in the card's slot. */

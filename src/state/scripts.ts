@@ -12,6 +12,13 @@ import { LABEL_CODE, NO_LABEL, ReturnCode } from './codes';
 import { CARD_EVENT_BYTES, CARD_EVENT_FLAGS, CARD_EVENT_FORMAT, ENTITY_EVENT_BYTES, ENTITY_EVENT_FORMAT } from './entity-events';
 import { COUNTER_MAX, DAY_MS, LAYOUTS, MINUTE_MS, NO_TIME, PRUNE_PERIOD_MS, type LaneName, type Layout } from './layout';
 
+/**
+ * An entity's seen set holds transaction ids scored SEEN_OFFSET_MS + event time and cards scored by their latest
+ * sighting: every event time is far within ±1e15 ms (NO_TIME is -1e15), so the two score ranges never meet and
+ * each is pruned with its own range; all scores stay integers well below 2^53, exact in a double.
+ */
+export const SEEN_OFFSET_MS = 4e15;
+
 export const SCRIPT_FILES = {
   recordCardLabel: 'recordCardLabel-2',
   recordAcceptorLabel: 'recordAcceptorLabel-2',
@@ -109,6 +116,8 @@ function prelude(): string {
     `local ENTITY_EVENT_FORMAT = ${luaValue(ENTITY_EVENT_FORMAT)}`,
     `local ENTITY_EVENT_BYTES = ${ENTITY_EVENT_BYTES}`,
     `local NO_TIME = ${luaValue(NO_TIME)}`,
+    `local SEEN_OFFSET = ${SEEN_OFFSET_MS}`,
+    `local SEEN_FLOOR = '${SEEN_OFFSET_MS - 2e15}'`,
     `local MINUTE_MS = ${MINUTE_MS}`,
     `local DAY_MS = ${DAY_MS}`,
     `local PRUNE_PERIOD_MS = ${PRUNE_PERIOD_MS}`,

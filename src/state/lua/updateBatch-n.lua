@@ -6,15 +6,17 @@
   One call for many entities, and the call's constants sent once, because per-call and per-argument costs (in the
   client and in Redis) dominated a batch.
 
-  KEYS[1] KEYS[2] KEYS[3], then the next entity's three, in entity order:
+  KEYS      per entity, in entity order: a card's three keys, another's two (KEYS[1] is the first entity's first):
             a card:   aggregates (string, layout "card" of layout.ts);
                       places (string of 8-byte entries: 4-byte hash of "kind:id" for merchant, terminal, country and
                         mcc, 4-byte minute last seen);
                       references (hash: transaction fingerprint -> struct '<I4BH' (event minute, label, #terminalId)
                         .. terminalId .. merchantId)
             another:  aggregates (string, layout as named in ARGV);
-                      seen (sorted set: transaction fingerprint -> event time, ms; read within the allowed lateness);
-                      cards (sorted set: card fingerprint -> latest sighting, ms; layouts with distinct-card counters)
+                      seen (sorted set of two kinds of member: transaction fingerprint (8 bytes) -> SEEN_OFFSET +
+                        event time, ms, read within the allowed lateness; and, in layouts with distinct-card counters,
+                        card fingerprint -> latest sighting, ms. One set instead of two saves a key and its expiry per
+                        entity; the offset keeps the two score ranges apart, so each is pruned on its own)
   ARGV[1]   allowed lateness, ms
   ARGV[2]   state horizon, ms (a card's places and references are kept this long)
   ARGV[3]   time to live of the keys, ms
@@ -49,10 +51,11 @@ while at < total do
   e = e + 1
   if kind == 'card' then
     reply[e] = updateCardAt(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], lateness, horizon, ttl, count, ARGV, at + 3)
+    k = k + 3
   else
-    reply[e] = updateEntityAt(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], kind, lateness, ttl, count, ARGV, at + 3)
+    reply[e] = updateEntityAt(KEYS[k + 1], KEYS[k + 2], kind, lateness, ttl, count, ARGV, at + 3)
+    k = k + 2
   end
   at = at + 2 + count
-  k = k + 3
 end
 return reply

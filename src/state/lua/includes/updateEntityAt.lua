@@ -6,7 +6,7 @@
 -- count - 1], and returns the entity's reply (updateBatch-n.lua).
 -- One code for the layouts account, acceptor and client: per tier, the event's slot is read and written once with
 -- the lanes it has among count, amount, sumsq and cards.
-local function updateEntityAt(aggKey, seenKey, cardsKey, layoutName, lateness, ttl, count, argv, first)
+local function updateEntityAt(aggKey, seenKey, layoutName, lateness, ttl, count, argv, first)
   local layout = layoutNamed(layoutName)
   local floor, unpack, pack = math.floor, struct.unpack, struct.pack
   local APPLIED, DUPLICATE, TOO_OLD = CODES.Applied, CODES.Duplicate, CODES.TooOld
@@ -31,7 +31,7 @@ local function updateEntityAt(aggKey, seenKey, cardsKey, layoutName, lateness, t
   local edit, header = false, nil
   local written, writtenCount -- the latest applied transaction's patches, header excluded (for a call of one)
   local reply = { blob or '', nil } -- sized for the usual single transaction
-  local refreshTtl, cardsAdded = false, false
+  local refreshTtl = false
   for i = 0, count - 1 do
     local event = argv[first + i]
     local transactionId, t, amount = unpack(ENTITY_EVENT_FORMAT, event)
@@ -40,7 +40,7 @@ local function updateEntityAt(aggKey, seenKey, cardsKey, layoutName, lateness, t
     -- Members older than their horizon read as absent, whether or not a prune has dropped them yet.
     local priorCard = NO_TIME
     if keepsCards then
-      local seen = tonumber(redis.call('ZSCORE', cardsKey, card))
+      local seen = tonumber(redis.call('ZSCORE', seenKey, card))
       if seen and seen >= lastBefore - cardsHorizon then priorCard = seen end
     end
 
@@ -50,14 +50,15 @@ local function updateEntityAt(aggKey, seenKey, cardsKey, layoutName, lateness, t
     local time
     if t < lastBefore - lateness then
       local seenAt = tonumber(redis.call('ZSCORE', seenKey, transactionId))
-      if seenAt and seenAt >= lastBefore - lateness then code = DUPLICATE else code = TOO_OLD end
+      if seenAt and seenAt - SEEN_OFFSET >= lastBefore - lateness then code = DUPLICATE else code = TOO_OLD end
     else
       time = timeString(t)
-      if redis.call('ZADD', seenKey, 'NX', time, transactionId) == 0 then
-        if tonumber(redis.call('ZSCORE', seenKey, transactionId)) >= lastBefore - lateness then
+      local seenTime = timeString(t + SEEN_OFFSET)
+      if redis.call('ZADD', seenKey, 'NX', seenTime, transactionId) == 0 then
+        if tonumber(redis.call('ZSCORE', seenKey, transactionId)) - SEEN_OFFSET >= lastBefore - lateness then
           code = DUPLICATE
         else
-          redis.call('ZADD', seenKey, time, transactionId)
+          redis.call('ZADD', seenKey, seenTime, transactionId)
         end
       end
     end
@@ -99,17 +100,17 @@ local function updateEntityAt(aggKey, seenKey, cardsKey, layoutName, lateness, t
       patches[n + 1], patches[n + 2] = 0, header
       written, writtenCount = patches, n
       if moveCard then
-        if redis.call('ZADD', cardsKey, time, card) == 1 then cardsAdded = true end
+        redis.call('ZADD', seenKey, time, card)
         cardLastSeen = t
       end
-      -- Pruning once per bucket of the finest tier keeps both sets near their horizon at a fraction of the calls;
-      -- expiry is refreshed then too (a new entity starts a new bucket).
+      -- Pruning once per bucket of the finest tier keeps both kinds of member near their horizon at a fraction of
+      -- the calls; expiry is refreshed then too (a new entity starts a new bucket).
       if floor(last / finestWidth) > floor(lastBefore / finestWidth) then
         refreshTtl = true
         -- A new entity has nothing older to drop yet (its keys expire together).
         if lastBefore ~= NO_TIME then
-          redis.call('ZREMRANGEBYSCORE', seenKey, '-inf', scoreBound(last - lateness))
-          if keepsCards then redis.call('ZREMRANGEBYSCORE', cardsKey, '-inf', scoreBound(last - cardsHorizon)) end
+          redis.call('ZREMRANGEBYSCORE', seenKey, SEEN_FLOOR, scoreBound(last - lateness + SEEN_OFFSET))
+          if keepsCards then redis.call('ZREMRANGEBYSCORE', seenKey, '-inf', scoreBound(last - cardsHorizon)) end
         end
       end
     end
@@ -121,12 +122,9 @@ local function updateEntityAt(aggKey, seenKey, cardsKey, layoutName, lateness, t
     -- A call of one transaction replies with an aggregate it assembled (one string instead of a patch list).
     if stored and count == 1 then reply[1], reply[2][2] = '', stored end
   end
-  if refreshTtl then
-    redis.call('PEXPIRE', seenKey, ttl)
-    if keepsCards then redis.call('PEXPIRE', cardsKey, ttl) end
-  elseif cardsAdded then
-    -- A prune may have emptied (deleted) the set since its expiry was last set.
-    redis.call('PEXPIRE', cardsKey, ttl)
-  end
+  -- The set is never empty after a call that counted something (its own id outlives the prune), and it expires
+  -- with the aggregates: both get the same expiry in the same calls, so a set this call created comes with a new
+  -- entity, whose first call refreshes the expiry.
+  if refreshTtl then redis.call('PEXPIRE', seenKey, ttl) end
   return reply
 end
