@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
 import { LABEL_CODE, NO_LABEL, ReturnCode } from './codes';
 import { CARD_EVENT_BYTES, CARD_EVENT_FLAGS, CARD_EVENT_FORMAT, ENTITY_EVENT_BYTES, ENTITY_EVENT_FORMAT } from './entity-events';
-import { COUNTER_MAX, DAY_MS, LAYOUTS, MINUTE_MS, NO_TIME, PRUNE_PERIOD_MS, type LaneName, type Layout } from './layout';
+import { COUNTER_MAX, DAY_MS, HOUR_MS, LAYOUTS, MINUTE_MS, NO_TIME, PRUNE_PERIOD_MS, type LaneName, type Layout } from './layout';
 
 /**
  * An entity's seen set holds transaction ids scored SEEN_OFFSET_MS + event time and cards scored by their latest
@@ -117,6 +117,7 @@ function prelude(): string {
     `local ENTITY_EVENT_BYTES = ${ENTITY_EVENT_BYTES}`,
     `local NO_TIME = ${luaValue(NO_TIME)}`,
     `local SEEN_OFFSET = ${SEEN_OFFSET_MS}`,
+    `local ENTITY_PRUNE_MS = ${HOUR_MS}`,
     `local SEEN_FLOOR = '${SEEN_OFFSET_MS - 2e15}'`,
     `local MINUTE_MS = ${MINUTE_MS}`,
     `local DAY_MS = ${DAY_MS}`,

@@ -14,7 +14,6 @@ local function updateEntityAt(aggKey, seenKey, layoutName, lateness, ttl, count,
   local keepsCards = cardsHorizon > 0
   local tiers = layout.tiers
   local tierCount = #tiers
-  local finestWidth = tiers[1].widthMs
   local max = layout.counterMax
   local headerFormat, version = layout.headerFormat, layout.version
 
@@ -103,9 +102,10 @@ local function updateEntityAt(aggKey, seenKey, layoutName, lateness, ttl, count,
         redis.call('ZADD', seenKey, time, card)
         cardLastSeen = t
       end
-      -- Pruning once per bucket of the finest tier keeps both kinds of member near their horizon at a fraction of
-      -- the calls; expiry is refreshed then too (a new entity starts a new bucket).
-      if floor(last / finestWidth) > floor(lastBefore / finestWidth) then
+      -- Pruning once per hour of event time keeps both kinds of member within an hour of their horizon at a
+      -- fraction of the calls (reads ignore what a prune has not dropped yet); expiry, weeks long, is refreshed then
+      -- too (a new entity starts a new hour).
+      if floor(last / ENTITY_PRUNE_MS) > floor(lastBefore / ENTITY_PRUNE_MS) then
         refreshTtl = true
         -- A new entity has nothing older to drop yet (its keys expire together).
         if lastBefore ~= NO_TIME then
