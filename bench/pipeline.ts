@@ -7,6 +7,7 @@
  *   (d) state round trips per chunk and Redis bytes per card
  *
  *   npm run bench -- [--transactions 200000] [--partitions 6] [--rate 5000] [--seconds 20] [--model models/default|none]
+ *                    [--chunk 500] [--concurrency 3]   (CHUNK_SIZE, CONCURRENT_PARTITIONS)
  *                    [--cpu-profile b.cpuprofile]   (a V8 CPU profile of phase (b) only: open it in Chrome DevTools)
  *
  * Prints a table and writes bench/results/pipeline.json. Numbers depend on what else the machine is doing: run it
@@ -31,6 +32,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '20' },
     model: { type: 'string', default: 'models/default' },
     chunk: { type: 'string', default: '500' },
+    concurrency: { type: 'string', default: '3' },
     'cpu-profile': { type: 'string' },
   },
 });
@@ -115,6 +117,7 @@ async function start(brokers: string[], redisUrl: string, topics: Record<string,
       redisKeyPrefix: prefix,
       modelDir,
       chunkSize: Number(args.chunk),
+      concurrentPartitions: Number(args.concurrency),
     },
   });
 }
