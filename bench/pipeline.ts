@@ -34,6 +34,7 @@ const { values: args } = parseArgs({
     chunk: { type: 'string', default: '500' },
     concurrency: { type: 'string', default: '3' },
     'cpu-profile': { type: 'string' },
+    'warmup-seconds': { type: 'string', default: '2' },
   },
 });
 const root = join(__dirname, '..');
@@ -120,6 +121,17 @@ async function start(brokers: string[], redisUrl: string, topics: Record<string,
       concurrentPartitions: Number(args.concurrency),
     },
   });
+}
+
+/** Polls /readyz until the service says ready (consumers joined, state reachable). */
+async function waitUntilReady(port: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+    if (ready) return;
+    if (Date.now() > deadline) throw new Error('bench: the latency service did not become ready within 60 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** The inspector's sampling profiler, for one phase of the run (a whole-process profile is mostly setup). */
@@ -209,16 +221,28 @@ async function main(): Promise<void> {
   const latencyService = await start(brokers, redisUrl, latencyTopics, `${run}.latency`, `${run}-lat:`);
   const decisionLatencies: number[] = [];
   const alertLatencies: number[] = [];
-  latencyService.telemetry.on('scorer.event_to_decision', (e) => decisionLatencies.push(e.seconds * 1000));
-  latencyService.telemetry.on('alerts.event_to_alert', (e) => alertLatencies.push(e.seconds * 1000));
+  // Steady state only: the service must be ready (its consumers joined the group), and the first seconds of traffic
+  // (connections, JIT, the first fetches) are sent but not counted.
+  await waitUntilReady(latencyService.port);
+  const warmupSeconds = Number(args['warmup-seconds']);
+  let countFromMs = Infinity; // wall-clock event time from which latencies count (set when sending starts)
+  let latencyDecided = 0;
+  latencyService.telemetry.on('scorer.event_to_decision', (e) => {
+    latencyDecided++;
+    if (Date.now() - e.seconds * 1000 >= countFromMs) decisionLatencies.push(e.seconds * 1000);
+  });
+  latencyService.telemetry.on('alerts.event_to_alert', (e) => {
+    if (Date.now() - e.seconds * 1000 >= countFromMs) alertLatencies.push(e.seconds * 1000);
+  });
   const rate = Number(args.rate);
-  const seconds = Number(args.seconds);
+  const seconds = Number(args.seconds) + warmupSeconds;
   const producer = kafka.producer();
   await producer.connect();
   const tickMs = 20;
   const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
   const total = rate * seconds;
   const startedAt = performance.now();
+  countFromMs = Date.now() + warmupSeconds * 1000;
   let sent = 0;
   let source = 0;
   while (sent < total) {
@@ -235,7 +259,7 @@ async function main(): Promise<void> {
     producer.send({ topic: latencyTopics.tx, messages: batch, acks: 1 }).catch((error) => console.error(`bench: send failed: ${(error as Error).message}`));
   }
   await new Promise<void>((resolve) => {
-    const check = () => (decisionLatencies.length >= total ? resolve() : setTimeout(check, 50));
+    const check = () => (latencyDecided >= total ? resolve() : setTimeout(check, 50));
     check();
   });
   const offeredRate = total / ((performance.now() - startedAt) / 1000);
@@ -265,6 +289,7 @@ async function main(): Promise<void> {
     b_serviceTxPerSec: Math.round(serviceRate),
     b_shareOfConsumeOnly: Number((serviceRate / rawRate).toFixed(3)),
     c_offeredRate: Math.round(offeredRate),
+    c_warmupSeconds: warmupSeconds,
     c_eventToDecisionMs: { p50: percentile(decisions, 50), p99: percentile(decisions, 99), max: decisions[decisions.length - 1] },
     c_eventToAlertAckMs: { count: alertAcks.length, p50: percentile(alertAcks, 50), p99: percentile(alertAcks, 99), max: alertAcks[alertAcks.length - 1] },
     d_stateRoundTripsPerChunk: Number((roundTrips / Math.max(1, chunks)).toFixed(2)),
@@ -279,7 +304,7 @@ card-shield end-to-end benchmark (${result.transactions.toLocaleString('en')} tr
 |---|---|
 | (a) kafkajs consume-only | ${result.a_consumeOnlyMsgPerSec.toLocaleString('en')} msg/s |
 | (b) service, sustained | ${result.b_serviceTxPerSec.toLocaleString('en')} tx/s (${(100 * result.b_shareOfConsumeOnly).toFixed(0)} % of (a)) |
-| (c) offered rate | ${result.c_offeredRate.toLocaleString('en')} tx/s for ${seconds} s |
+| (c) offered rate | ${result.c_offeredRate.toLocaleString('en')} tx/s for ${seconds} s (the first ${warmupSeconds} s not counted) |
 | (c) event → decision p50 / p99 / max | ${ms(result.c_eventToDecisionMs.p50)} / ${ms(result.c_eventToDecisionMs.p99)} / ${ms(result.c_eventToDecisionMs.max)} |
 | (c) event → alert acknowledged p50 / p99 / max (${result.c_eventToAlertAckMs.count} alerts) | ${ms(result.c_eventToAlertAckMs.p50)} / ${ms(result.c_eventToAlertAckMs.p99)} / ${ms(result.c_eventToAlertAckMs.max)} |
 | (d) state round trips per chunk | ${result.d_stateRoundTripsPerChunk} |
