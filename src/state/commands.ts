@@ -41,10 +41,13 @@ function isMismatch(reply: unknown): boolean {
  * reply's own bytes: nobody else holds them), instead of a copy per transaction. A call of one applied transaction
  * replies with the whole aggregate instead. Null while there is none.
  */
-function eachAggregate(layout: Layout, read: unknown, entries: readonly unknown[][], visit: (aggregate: Buffer | null, e: number) => void): void {
+function eachAggregate(layout: Layout, reply: readonly unknown[], visit: (aggregate: Buffer | null, entry: unknown[], e: number) => void): void {
+  // reply[0]: the aggregates as read; reply[1 + e]: transaction e's entry (indexed, not spread: no copy per entity).
+  const read = reply[0];
   let current: Buffer | null = Buffer.isBuffer(read) && read.length > 0 ? read : null;
-  for (let e = 0; e < entries.length; e++) {
-    const change = entries[e][1];
+  for (let e = 0; e + 1 < reply.length; e++) {
+    const entry = reply[e + 1] as unknown[];
+    const change = entry[1];
     if (Buffer.isBuffer(change)) current = change;
     else {
       const patches = change as Array<number | Buffer>;
@@ -53,7 +56,7 @@ function eachAggregate(layout: Layout, read: unknown, entries: readonly unknown[
         for (let i = 0; i < patches.length; i += 2) (patches[i + 1] as Buffer).copy(current, patches[i] as number);
       }
     }
-    visit(current, e);
+    visit(current, entry, e);
   }
 }
 
@@ -106,7 +109,6 @@ function packEntityEvent(e: EntityEvent): Buffer {
  */
 export function visitUpdateCard(reply: unknown, visit: (update: CardUpdate, e: number) => void): LayoutMismatch | undefined {
   if (isMismatch(reply)) return new LayoutMismatch('updateCard');
-  const [read, ...entries] = reply as [unknown, ...unknown[][]];
   const update: CardUpdate = {
     code: ReturnCode.Applied,
     aggregate: null,
@@ -117,8 +119,7 @@ export function visitUpdateCard(reply: unknown, visit: (update: CardUpdate, e: n
     firstMcc: false,
     firstMerchant: false,
   };
-  eachAggregate(LAYOUTS.card, read, entries, (aggregate, e) => {
-    const entry = entries[e];
+  eachAggregate(LAYOUTS.card, reply as unknown[], (aggregate, entry, e) => {
     update.code = entry[0] as UpdateCode;
     update.aggregate = aggregate;
     update.merchantLastSeenMs = entry[2] as number;
@@ -135,10 +136,8 @@ export function visitUpdateCard(reply: unknown, visit: (update: CardUpdate, e: n
 /** Hands each transaction's entity update to `visit`, in order (reused object: see visitUpdateCard). */
 export function visitUpdateEntity(layout: LayoutName, reply: unknown, visit: (update: EntityUpdate, e: number) => void): LayoutMismatch | undefined {
   if (isMismatch(reply)) return new LayoutMismatch('updateEntity');
-  const [read, ...entries] = reply as [unknown, ...unknown[][]];
   const update: EntityUpdate = { code: ReturnCode.Applied, aggregate: null, cardLastSeenMs: 0 };
-  eachAggregate(LAYOUTS[layout], read, entries, (aggregate, e) => {
-    const entry = entries[e];
+  eachAggregate(LAYOUTS[layout], reply as unknown[], (aggregate, entry, e) => {
     update.code = entry[0] as UpdateCode;
     update.aggregate = aggregate;
     update.cardLastSeenMs = entry[2] as number;
