@@ -21,7 +21,6 @@ import {
   queueUpdateBatch,
   type BatchEntity,
 } from './commands';
-import type { LayoutName } from './layout';
 import { LAYOUT_OF, LINKED_KINDS, cardEventOf, entityEventOf, linkedIdOf, type CardEvent, type EntityEvent, type LinkedKind } from './entity-events';
 import { FEATURES, setCardFeaturesOf, setLinkedFeatures } from './features';
 import { cardKeys, entityKeys, hashSlot } from './keys';

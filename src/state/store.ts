@@ -4,7 +4,6 @@
  * (`memory-store.ts`, the embedded demo, training and backtests).
  */
 import type { CardLabel, CardTransaction } from '../contract/transaction';
-import type { StateOptions } from './options';
 
 export type { StateOptions } from './options';
 

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { FEATURE_INDEX, FEATURE_NAMES, NO_PREVIOUS_SECONDS, featureValue, haversineKm, type FeatureName } from '../../../src/state/features';
 import { createMemoryStore } from '../../../src/state/memory-store';
 import { Telemetry } from '../../../src/telemetry/events';
-import { CARD_A, CARD_B, DAY, HOUR, MINUTE, T0, label, token, txn } from './builders';
+import { CARD_B, DAY, HOUR, MINUTE, T0, label, token, txn } from './builders';
 
 const AGREED: readonly string[] = [
   ...['card', 'account'].flatMap((e) => [
