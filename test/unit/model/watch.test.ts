@@ -5,7 +5,8 @@ import pino from 'pino';
 import { createModelSlot, type ModelSlot } from '../../../src/model/scorer';
 import { modelFingerprint, watchModelDirectory, type ModelWatcher } from '../../../src/model/watch';
 import { FEATURE_NAMES } from '../../../src/state/features';
-import { Telemetry, type TelemetryEventName, type TelemetryEvents } from '../../../src/telemetry/events';
+import { Telemetry } from '../../../src/telemetry/events';
+import { nextEvent } from '../../support/telemetry';
 
 const shipped = join(__dirname, '../../../models/default');
 const logger = pino({ level: 'silent' });
@@ -18,15 +19,6 @@ function modelVersion(dir: string, version: string): string {
   metadata.version = version;
   writeFileSync(metadataFile, JSON.stringify(metadata, null, 2));
   return dir;
-}
-
-function next<K extends TelemetryEventName>(telemetry: Telemetry, name: K): Promise<TelemetryEvents[K]> {
-  return new Promise((resolve) => {
-    const off = telemetry.on(name, (payload) => {
-      off();
-      resolve(payload);
-    });
-  });
 }
 
 describe('model hot swap (MODEL_DIR watcher)', () => {
@@ -55,7 +47,7 @@ describe('model hot swap (MODEL_DIR watcher)', () => {
     const dir = modelVersion(join(root, 'model'), 'v1');
     const served = await serve(dir);
     expect(served.current.version).toBe('v1');
-    const loaded = next(telemetry, 'model.loaded');
+    const loaded = nextEvent(telemetry, 'model.loaded');
     modelVersion(dir, 'v2');
     expect((await loaded).version).toBe('v2');
     expect(served.current.version).toBe('v2');
@@ -69,7 +61,7 @@ describe('model hot swap (MODEL_DIR watcher)', () => {
     modelVersion(join(root, 'v2'), 'v2');
     symlinkSync(join(root, 'v1'), join(root, 'current'));
     const served = await serve(join(root, 'current'));
-    const loaded = next(telemetry, 'model.loaded');
+    const loaded = nextEvent(telemetry, 'model.loaded');
     symlinkSync(join(root, 'v2'), join(root, 'current.next'));
     renameSync(join(root, 'current.next'), join(root, 'current')); // atomic, like Kubernetes' ..data swap
     expect((await loaded).version).toBe('v2');
@@ -79,14 +71,14 @@ describe('model hot swap (MODEL_DIR watcher)', () => {
   it('rejects a broken model and keeps scoring with the previous one', async () => {
     const dir = modelVersion(join(root, 'model'), 'v1');
     const served = await serve(dir);
-    const rejected = next(telemetry, 'model.reload_rejected');
+    const rejected = nextEvent(telemetry, 'model.reload_rejected');
     writeFileSync(join(dir, 'model.json'), '{"modelTopology": "not a model"');
     expect((await rejected).error).not.toBe('');
     expect(served.current.version).toBe('v1');
     expect(served.current.scoreBatch([new Float64Array(FEATURE_NAMES.length)])).toHaveLength(1);
     // The same broken content is not retried on every event; a fixed model is taken.
     expect(await watcher!.check()).toBe('unchanged');
-    const loaded = next(telemetry, 'model.loaded');
+    const loaded = nextEvent(telemetry, 'model.loaded');
     modelVersion(dir, 'v3');
     expect((await loaded).version).toBe('v3');
   });

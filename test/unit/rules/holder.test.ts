@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decide } from '../../../src/decision/policy';
 import { createRulesHolder, RuleSetError, type RulesHolder } from '../../../src/rules';
-import { Telemetry, type TelemetryEventName, type TelemetryEvents } from '../../../src/telemetry/events';
+import { Telemetry } from '../../../src/telemetry/events';
+import { nextEvent } from '../../support/telemetry';
 import { createLogger } from '../../../src/telemetry/logger';
 import { FEATURE_INDEX, features, txn } from './fixtures';
 
@@ -24,15 +25,6 @@ rules:
     action: review
     reason: { code: CARD_VELOCITY_10M, message: "{value} transactions in 10 minutes (limit {threshold})" }
 `;
-}
-
-function nextEvent<K extends TelemetryEventName>(telemetry: Telemetry, name: K): Promise<TelemetryEvents[K]> {
-  return new Promise((resolve) => {
-    const off = telemetry.on(name, (payload) => {
-      off();
-      resolve(payload);
-    });
-  });
 }
 
 describe('rules holder', () => {
