@@ -120,6 +120,12 @@ function weightOf(combination: Combination | undefined, ruleId: string): number 
   return combination !== undefined && Object.hasOwn(combination.ruleWeights, ruleId) ? combination.ruleWeights[ruleId] : undefined;
 }
 
+/** The model's score on the combination's scale; unchanged (to the bit) for a combination on the model's own scale. */
+function recalibrated(modelScore: number, combination: Combination): number {
+  if (combination.modelWeight === 1 && combination.intercept === 0) return modelScore;
+  return sigmoid(combination.modelWeight * logit(modelScore) + combination.intercept);
+}
+
 export function decide(input: DecisionInput, policy: DecisionPolicy): Decision {
   const { hits, modelScore, modelReasons } = input;
   if (modelScore !== undefined && !(modelScore >= 0 && modelScore <= 1)) {
@@ -133,6 +139,7 @@ export function decide(input: DecisionInput, policy: DecisionPolicy): Decision {
   let floor: DecisionAction = 'allow';
   let logOdds = combination === undefined ? 0 : combination.modelWeight * logit(modelScore as number) + combination.intercept;
   let uncalibrated = 0;
+  let fittedWeights = 0; // Σ w over the calibrated live hits
   const live: Array<{ hit: RuleHit; own: number }> = [];
   const baseLogOdds = combination === undefined ? 0 : logit(combination.baseRate);
   for (const hit of hits) {
@@ -145,12 +152,14 @@ export function decide(input: DecisionInput, policy: DecisionPolicy): Decision {
       live.push({ hit, own: hit.score });
     } else {
       logOdds += weight;
+      fittedWeights += weight;
       live.push({ hit, own: sigmoid(baseLogOdds + weight) });
     }
   }
   // The model's own score: re-calibrated by the combination, else as it came.
-  const modelOwn = modelScore === undefined ? undefined : combination === undefined ? modelScore : sigmoid(combination.modelWeight * logit(modelScore) + combination.intercept);
-  const modelPart = combination === undefined ? (modelScore ?? 0) : sigmoid(logOdds);
+  const modelOwn = modelScore === undefined ? undefined : combination === undefined ? modelScore : recalibrated(modelScore, combination);
+  // With no fitted rule weight to add, the model's own score as is: sigmoid(logit(p)) is p only up to rounding.
+  const modelPart = combination === undefined ? (modelScore ?? 0) : fittedWeights === 0 ? (modelOwn as number) : sigmoid(logOdds);
   const score = orCombine(uncalibrated, modelPart);
 
   const byScore: DecisionAction = score >= policy.blockThreshold ? 'block' : score >= policy.reviewThreshold ? 'review' : 'allow';

@@ -115,6 +115,14 @@ describe('decide', () => {
       expect(decide({ hits: [], modelScore: 0.2, combination }, policy).score).toBeCloseTo(odds / (1 + odds), 12);
     });
 
+    it("on the model's own scale (a = 1, b = 0) scores exactly the model's score when no fitted weight adds to it", () => {
+      const ownScale: Combination = { ...combination, modelWeight: 1, intercept: 0 };
+      for (const modelScore of [1.3781915697563818e-7, 0.2, 0.987654321]) {
+        expect(decide({ hits: [], modelScore, combination: ownScale }, policy).score).toBe(modelScore);
+        expect(decide({ hits: [hit('spike', 0.45, 'evidence')], modelScore, combination: ownScale }, policy).score).toBe(modelScore); // weight 0
+      }
+    });
+
     it("adds each calibrated rule's weight in log-odds: velocity multiplies the odds by 4", () => {
       // m = 0.5: logit 0 → odds e^−1; × 4 → 4/e = 1.4715 → p = 0.59539: review by the score (the rule asks review anyway).
       const decision = decide({ hits: [hit('velocity', 0.45)], modelScore: 0.5, combination }, policy);
