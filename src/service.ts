@@ -20,7 +20,7 @@ import { combinationDrift } from './decision/policy';
 import { Telemetry } from './telemetry/events';
 import { createLogger, type Logger } from './telemetry/logger';
 import { createMetrics } from './telemetry/metrics';
-import { RedisListMirror, createRulesHolder, type RulesHolder } from './rules';
+import { RedisListMirror, createRulesHolder, liveRuleIds, type RulesHolder } from './rules';
 import { createModelSlot, type ModelSlot } from './model/scorer';
 import { watchModelDirectory } from './model/watch';
 import { FEATURE_INDEX, FEATURE_NAMES } from './state/features';
@@ -119,8 +119,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
     // after a rules reload, after a model swap), so analysts know to refit (npm run train -- --calibrate).
     const checkCombination = () => {
       const ruleSet = rules.current();
-      const live = ruleSet.rules.filter((rule) => rule.enabled && rule.mode === 'live').map((rule) => rule.id);
-      const drift = combinationDrift(model?.current.metadata.combination, ruleSet.version, live);
+      const drift = combinationDrift(model?.current.metadata.combination, ruleSet.version, liveRuleIds(ruleSet));
       if (drift !== undefined) logger.warn({ model: model?.current.version, rulesVersion: ruleSet.version }, drift);
     };
     checkCombination();

@@ -18,7 +18,7 @@ import { INPUT_HELP, INPUT_OPTIONS, openInputs, parseInstant } from '../model/in
 import { loadModel } from '../model/scorer';
 import { readFraudTruth } from '../model/sources';
 import { combinationDrift } from '../decision/policy';
-import { createRulesHolder } from '../rules';
+import { createRulesHolder, liveRuleIds } from '../rules';
 import { FEATURE_INDEX, FEATURE_NAMES } from '../state/features';
 import { createMemoryStore } from '../state/memory-store';
 import { Telemetry } from '../telemetry/events';
@@ -124,11 +124,7 @@ async function main(): Promise<void> {
   const truth = args.truth === undefined ? undefined : await readFraudTruth(args.truth);
   const inputs = await openInputs(args);
   console.log(`model ${model.version} on ${model.backend.detail}; rules ${ruleSet.version} (${rulesFile}); truth: ${args.truth ?? 'fraud labels'}`);
-  const drift = combinationDrift(
-    combination,
-    ruleSet.version,
-    ruleSet.rules.filter((r) => r.enabled && r.mode === 'live').map((r) => r.id),
-  );
+  const drift = combinationDrift(combination, ruleSet.version, liveRuleIds(ruleSet));
   if (drift !== undefined) console.warn(`warning: ${drift}`);
 
   const evaluation = new Evaluation({ from: testFrom, to: testTo, rules: (txn, features) => ruleSet.evaluate(txn, features), model, policy, combination, k, truth });

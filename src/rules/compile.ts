@@ -115,6 +115,11 @@ const RULE_KEYS = ['id', 'description', 'when', 'score', 'action', 'reason', 'pa
 const REASON_KEYS = ['code', 'message', 'value', 'threshold'];
 const RESERVED_PLACEHOLDERS = ['value', 'threshold'];
 
+/** The ids of the rules that decide: enabled and live (not shadow). */
+export function liveRuleIds(ruleSet: Pick<RuleSet, 'rules'>): string[] {
+  return ruleSet.rules.filter((rule) => rule.enabled && rule.mode === 'live').map((rule) => rule.id);
+}
+
 export function compileRuleSet(yamlSource: string, options: CompileOptions): RuleSet {
   const sourceName = options.sourceName ?? 'rules';
   const lineCounter = new LineCounter();

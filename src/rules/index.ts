@@ -1,4 +1,4 @@
-export { compileRuleSet, type CompileOptions, type CompiledRule, type RuleAction, type RuleHit, type RuleMode, type RuleSet, type RuleSetDescription } from './compile';
+export { compileRuleSet, liveRuleIds, type CompileOptions, type CompiledRule, type RuleAction, type RuleHit, type RuleMode, type RuleSet, type RuleSetDescription } from './compile';
 export { RuleSetError } from './errors';
 export { createRulesHolder, type ReloadOutcome, type RulesHolder, type RulesHolderOptions, type RulesStatus } from './holder';
 export { InMemoryListRegistry, LIST_KINDS, type ListKind, type ListMembership, type ListRegistry } from './lists';

@@ -1,4 +1,4 @@
-import { compileRuleSet, InMemoryListRegistry, RuleSetError, type CompileOptions, type RuleSet } from '../../../src/rules';
+import { compileRuleSet, InMemoryListRegistry, liveRuleIds, RuleSetError, type CompileOptions, type RuleSet } from '../../../src/rules';
 import { FEATURE_INDEX, features, txn } from './fixtures';
 
 /** A file with one rule whose condition (and any extra keys) the test gives, as YAML. */
@@ -144,6 +144,12 @@ describe('conditions', () => {
     const disabled = compile(oneRule('{ txn.amount: { gt: 0 } }', '    enabled: false'));
     expect(disabled.evaluate(txn(), features())).toEqual([]);
     expect(disabled.describe().counts).toEqual({ live: 0, shadow: 0, disabled: 1 });
+  });
+
+  it('names the rules that decide: live and enabled, neither shadow nor disabled', () => {
+    expect(liveRuleIds(compile(oneRule('{ txn.amount: { gt: 0 } }')))).toEqual(['r1']);
+    expect(liveRuleIds(compile(oneRule('{ txn.amount: { gt: 0 } }', '    mode: shadow')))).toEqual([]);
+    expect(liveRuleIds(compile(oneRule('{ txn.amount: { gt: 0 } }', '    enabled: false')))).toEqual([]);
   });
 
   it('refuses a feature vector of another length instead of reading the wrong positions', () => {
