@@ -326,7 +326,8 @@ const CARD_AT = {
   firstMerchant: FEATURE_INDEX['card.first_merchant'],
 };
 
-function setCardFeatures(out: Float64Array, update: CardUpdate, txn: CardTransaction, options: StateOptions): void {
+/** Writes the card's features into `out` (entity by entity, as setLinkedFeatures). */
+export function setCardFeatures(out: Float64Array, update: CardUpdate, txn: CardTransaction, options: StateOptions): void {
   setAmountFeatures(out, 'card', update, txn, options); // leaves the reader on the card
   const { m10, h1, d1 } = CARD_TIERS;
   out[CARD_AT.distinctMerchants] = reader.distinct(d1, d1.laneIndex.merchants, update.merchantLastSeenMs, txn.merchantId !== undefined);
@@ -402,11 +403,6 @@ export function setLinkedFeatures(out: Float64Array, kind: LinkedKind, update: E
     case 'ip':
       setClientFeatures(out, kind, update, txn);
   }
-}
-
-/** Writes the card's features into `out` (see setLinkedFeatures). */
-export function setCardFeaturesOf(out: Float64Array, update: CardUpdate, txn: CardTransaction, options: StateOptions): void {
-  setCardFeatures(out, update, txn, options);
 }
 
 /** The feature vector of one transaction, in catalog order. Features of an absent entity stay 0. */

@@ -22,13 +22,13 @@ import {
   type BatchEntity,
 } from './commands';
 import { LAYOUT_OF, LINKED_KINDS, cardEventOf, entityEventOf, linkedIdOf, type CardEvent, type EntityEvent, type LinkedKind } from './entity-events';
-import { FEATURES, setCardFeaturesOf, setLinkedFeatures } from './features';
+import { FEATURES, setCardFeatures, setLinkedFeatures } from './features';
 import { cardKeys, entityKeys, hashSlot } from './keys';
 import { STATE_HORIZON_MS, resolveOptions, stateTtlMs, type StateOptions } from './options';
 import { defineStateCommands } from './scripts';
 import type { AppliedTransaction, FeatureStore, LabelOutcome } from './store';
 import { toStateError } from './redis-errors';
-import { labelOutcomeOf } from './store-telemetry';
+import { labelOutcomeOf, reportUpdate } from './store-telemetry';
 import type { CardLabelUpdate } from './twin';
 
 const FEATURE_COUNT = FEATURES.length;
@@ -192,26 +192,20 @@ export function createRedisStore(redis: Redis | Cluster, options: RedisStoreOpti
     // transaction); each vector is complete once every entity has been visited.
     const features = txns.map(() => new Float64Array(FEATURE_COUNT));
     const cardCodes = new Array<ReturnCode>(txns.length);
-    const reportTooOld = telemetry.observed('state.too_old');
-    const reportDuplicate = telemetry.observed('state.duplicate');
-    const report = (entity: string, code: ReturnCode) => {
-      if (reportTooOld && code === ReturnCode.TooOld) telemetry.emit('state.too_old', { entity });
-      if (reportDuplicate && code === ReturnCode.Duplicate) telemetry.emit('state.duplicate', { entity });
-    };
     let entity = 0;
     for (const group of cardGroups.values()) {
       const parsed = visitUpdateCard(entityReplies[entity++], (update, j) => {
         const index = group.txns[j];
         cardCodes[index] = update.code;
-        report('card', update.code);
-        setCardFeaturesOf(features[index], update, txns[index], state);
+        reportUpdate(telemetry, 'card', update.code);
+        setCardFeatures(features[index], update, txns[index], state);
       });
       if (parsed instanceof LayoutMismatch) throw mismatch(parsed.script);
     }
     for (const group of entityGroups.values()) {
       const parsed = visitUpdateEntity(LAYOUT_OF[group.kind], entityReplies[entity++], (update, j) => {
         const index = group.txns[j];
-        report(group.kind, update.code);
+        reportUpdate(telemetry, group.kind, update.code);
         setLinkedFeatures(features[index], group.kind, update, txns[index], state);
       });
       if (parsed instanceof LayoutMismatch) throw mismatch(parsed.script);

@@ -5,14 +5,16 @@ import type { TransactionUpdates } from './features';
 import type { LabelOutcome } from './store';
 import type { LabelCode } from './twin';
 
+/** One entity's update of one transaction: too old or duplicate is reported, applied is not. */
+export function reportUpdate(telemetry: Telemetry, entity: string, code: ReturnCode): void {
+  if (code === ReturnCode.TooOld) telemetry.emit('state.too_old', { entity });
+  else if (code === ReturnCode.Duplicate) telemetry.emit('state.duplicate', { entity });
+}
+
+/** Every entity's update of one transaction (the in-memory store; the Redis store reports entity by entity). */
 export function reportUpdates(telemetry: Telemetry, updates: TransactionUpdates): void {
-  const tooOld = telemetry.observed('state.too_old');
-  const duplicate = telemetry.observed('state.duplicate');
-  if (!tooOld && !duplicate) return;
   for (const [entity, update] of Object.entries(updates)) {
-    if (update === undefined) continue;
-    if (tooOld && update.code === ReturnCode.TooOld) telemetry.emit('state.too_old', { entity });
-    if (duplicate && update.code === ReturnCode.Duplicate) telemetry.emit('state.duplicate', { entity });
+    if (update !== undefined) reportUpdate(telemetry, entity, update.code);
   }
 }
 
