@@ -108,7 +108,7 @@ function packEntityEvent(e: EntityEvent): Buffer {
  * only during the call (features are computed there).
  */
 export function visitUpdateCard(reply: unknown, visit: (update: CardUpdate, e: number) => void): LayoutMismatch | undefined {
-  if (isMismatch(reply)) return new LayoutMismatch('updateCard');
+  if (isMismatch(reply)) return new LayoutMismatch('updateBatch (a card)');
   const update: CardUpdate = {
     code: ReturnCode.Applied,
     aggregate: null,
@@ -135,7 +135,7 @@ export function visitUpdateCard(reply: unknown, visit: (update: CardUpdate, e: n
 
 /** Hands each transaction's entity update to `visit`, in order (reused object: see visitUpdateCard). */
 export function visitUpdateEntity(layout: LayoutName, reply: unknown, visit: (update: EntityUpdate, e: number) => void): LayoutMismatch | undefined {
-  if (isMismatch(reply)) return new LayoutMismatch('updateEntity');
+  if (isMismatch(reply)) return new LayoutMismatch('updateBatch (an account, terminal, merchant, device or IP)');
   const update: EntityUpdate = { code: ReturnCode.Applied, aggregate: null, cardLastSeenMs: 0 };
   eachAggregate(LAYOUTS[layout], reply as unknown[], (aggregate, entry, e) => {
     update.code = entry[0] as UpdateCode;
