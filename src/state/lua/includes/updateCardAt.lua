@@ -101,23 +101,17 @@ local function updateCardAt(aggKey, placesKey, refsKey, lateness, horizon, ttl, 
       local offset, c, sum, x, y, z
 
       -- m10 and h1: count, amount, declines, small. Counters clamp to 0..max (a + 1 never goes below 0).
-      offset, n, c, sum, x, y = openSlot(edit, m10, lastBefore, last, t, advancing, patches, n)
-      if offset then
-        c, x, y = c + 1, x + declined, y + small
-        if c > max then c = max end
-        if x > max then x = max end
-        if y > max then y = max end
-        if amount ~= 0 then sum = sum + amount end -- a zero delta leaves a lane as it is (0.0 + -0.0 is not -0.0)
-        n = writeSlot(edit, offset, pack(m10.slotFormat, c, sum, x, y), patches, n)
-      end
-      offset, n, c, sum, x, y = openSlot(edit, h1, lastBefore, last, t, advancing, patches, n)
-      if offset then
-        c, x, y = c + 1, x + declined, y + small
-        if c > max then c = max end
-        if x > max then x = max end
-        if y > max then y = max end
-        if amount ~= 0 then sum = sum + amount end
-        n = writeSlot(edit, offset, pack(h1.slotFormat, c, sum, x, y), patches, n)
+      for k = 1, 2 do
+        local tier = k == 1 and m10 or h1
+        offset, n, c, sum, x, y = openSlot(edit, tier, lastBefore, last, t, advancing, patches, n)
+        if offset then
+          c, x, y = c + 1, x + declined, y + small
+          if c > max then c = max end
+          if x > max then x = max end
+          if y > max then y = max end
+          if amount ~= 0 then sum = sum + amount end -- a zero delta leaves a lane as it is (0.0 + -0.0 is not -0.0)
+          n = writeSlot(edit, offset, pack(tier.slotFormat, c, sum, x, y), patches, n)
+        end
       end
       -- d1: count, amount and the distinct merchants, terminals and countries: a sighting moves from its previous
       -- bucket to this one.
