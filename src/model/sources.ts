@@ -20,6 +20,7 @@ import {
   type Channel,
   type EntryMode,
 } from '../contract';
+import type { DecodeResult } from '../contract/validate';
 import { NonRetriableError } from '../errors';
 
 /**
@@ -71,37 +72,33 @@ async function* lines(path: string): AsyncGenerator<[number, string]> {
   }
 }
 
-/** Transactions of a v1 NDJSON file, one message a line; invalid lines are skipped and reported. */
-export async function* readTransactionsNdjson(path: string, options: SourceOptions = {}): AsyncGenerator<SourceRecord> {
-  const tokenize = options.tokenize ?? offlineTokenizer();
-  const report = options.report ?? new SourceReport();
+/** The valid messages of a v1 NDJSON file; an invalid line is skipped and reported with its file:line. */
+async function* decodedLines<T>(path: string, decode: (line: string) => DecodeResult<T>, report: SourceReport): AsyncGenerator<T> {
   const file = basename(path);
   for await (const [number, line] of lines(path)) {
-    const decoded = decodeTransaction(line);
+    const decoded = decode(line);
     if (!decoded.ok) {
       report.skip(`${file}:${number}`, formatErrors(decoded.errors));
       continue;
     }
     report.records++;
-    yield { transaction: toCardTransaction(decoded.value, tokenize, options.defaultCurrency ?? 'KZT') };
+    yield decoded.value;
+  }
+}
+
+/** Transactions of a v1 NDJSON file, one message a line; invalid lines are skipped and reported. */
+export async function* readTransactionsNdjson(path: string, options: SourceOptions = {}): AsyncGenerator<SourceRecord> {
+  const tokenize = options.tokenize ?? offlineTokenizer();
+  for await (const message of decodedLines(path, decodeTransaction, options.report ?? new SourceReport())) {
+    yield { transaction: toCardTransaction(message, tokenize, options.defaultCurrency ?? 'KZT') };
   }
 }
 
 /** Labels of a v1 NDJSON file (small enough to hold: one per reported fraud or confirmation). */
 export async function readLabelsNdjson(path: string, options: SourceOptions = {}): Promise<CardLabel[]> {
   const tokenize = options.tokenize ?? offlineTokenizer();
-  const report = options.report ?? new SourceReport();
-  const file = basename(path);
   const labels: CardLabel[] = [];
-  for await (const [number, line] of lines(path)) {
-    const decoded = decodeLabel(line);
-    if (!decoded.ok) {
-      report.skip(`${file}:${number}`, formatErrors(decoded.errors));
-      continue;
-    }
-    report.records++;
-    labels.push(toCardLabel(decoded.value, tokenize));
-  }
+  for await (const message of decodedLines(path, decodeLabel, options.report ?? new SourceReport())) labels.push(toCardLabel(message, tokenize));
   return labels;
 }
 
