@@ -1,8 +1,9 @@
 /**
- * One typed wrapper per script: each queues its command on a pipeline with keys and arguments in the order of the
- * script's header, and one parser per script turns the reply back into the types the twin returns.
+ * One typed wrapper per script: each sends its command (on a client: its reply's promise; on a pipeline: queued)
+ * with keys and arguments in the order of the script's header, and one parser per script turns the reply back into
+ * the types the twin returns.
  */
-import type { ChainableCommander } from 'ioredis';
+import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { LABEL_CODE, ReturnCode } from './codes';
 import {
   CARD_EVENT_BYTES,
@@ -17,12 +18,15 @@ import type { CommandNames } from './scripts';
 import type { CardKeys, EntityKeys } from './keys';
 import type { CardLabelUpdate, CardUpdate, EntityUpdate, LabelCode, UpdateCode } from './twin';
 
-type Queue = (...args: Array<string | number | Buffer>) => unknown;
+/** Where a command goes: a client (sent at once, the reply's promise returned) or a pipeline (queued). */
+export type Commander = Redis | Cluster | ChainableCommander;
 
-function command(pipeline: ChainableCommander, name: string): Queue {
-  const queue = (pipeline as unknown as Record<string, Queue | undefined>)[`${name}Buffer`];
-  if (queue === undefined) throw new Error(`state command ${name} is not defined on this client`);
-  return queue.bind(pipeline);
+type Send = (...args: Array<string | number | Buffer>) => unknown;
+
+function command(target: Commander, name: string): Send {
+  const send = (target as unknown as Record<string, Send | undefined>)[`${name}Buffer`];
+  if (send === undefined) throw new Error(`state command ${name} is not defined on this client`);
+  return send.bind(target);
 }
 
 /** A reply the scripts return when the stored state has another layout: the caller raises a non-retriable error. */
@@ -30,34 +34,54 @@ export class LayoutMismatch {
   constructor(readonly script: string) {}
 }
 
-function isMismatch(reply: unknown): boolean {
-  return Array.isArray(reply) && reply.length === 1 && reply[0] === ReturnCode.StateLayoutMismatch;
+/** An updateBatch reply (one binary string: updateBatch-n.lua) and how far it has been read, entity by entity. */
+export class UpdateBatchReply {
+  offset = 0;
+  constructor(readonly bytes: Buffer) {}
 }
 
 /**
- * Rebuilds the aggregates after each transaction from the aggregates the script read and the byte patches it
- * wrote (scripts never build whole aggregates per transaction: that is the costly part of a script), and hands each
- * state to `visit` before the next transaction's patches overwrite it: one buffer per entity, patched in place (the
- * reply's own bytes: nobody else holds them), instead of a copy per transaction. A call of one applied transaction
- * replies with the whole aggregate instead. Null while there is none.
+ * Reads one entity's part of an updateBatch reply: rebuilds its aggregates after each transaction from the aggregates
+ * the script read and the byte patches it wrote (scripts never build whole aggregates per transaction: that is the
+ * costly part of a script), and hands each state to `visit` before the next transaction's patches overwrite it: one
+ * buffer per entity, patched in place (the reply's own bytes: nobody else holds them), instead of a copy per
+ * transaction. A call of one applied transaction replies with the whole aggregate instead. Null while there is none.
+ * `visit` reads the transaction's tail at `at` and returns where it ends. False when the stored layout differs.
  */
-function eachAggregate(layout: Layout, reply: readonly unknown[], visit: (aggregate: Buffer | null, entry: unknown[], e: number) => void): void {
-  // reply[0]: the aggregates as read; reply[1 + e]: transaction e's entry (indexed, not spread: no copy per entity).
-  const read = reply[0];
-  let current: Buffer | null = Buffer.isBuffer(read) && read.length > 0 ? read : null;
-  for (let e = 0; e + 1 < reply.length; e++) {
-    const entry = reply[e + 1] as unknown[];
-    const change = entry[1];
-    if (Buffer.isBuffer(change)) current = change;
-    else {
-      const patches = change as Array<number | Buffer>;
-      if (patches.length > 0) {
-        if (current === null) current = Buffer.alloc(layout.size);
-        for (let i = 0; i < patches.length; i += 2) (patches[i + 1] as Buffer).copy(current, patches[i] as number);
+function eachAggregate(layout: Layout, reply: UpdateBatchReply, visit: (aggregate: Buffer | null, code: UpdateCode, at: number, e: number) => number): boolean {
+  const bytes = reply.bytes;
+  let at = reply.offset;
+  if (bytes[at] === 1) {
+    reply.offset = at + 1;
+    return false;
+  }
+  const count = bytes.readUInt16LE(at + 1);
+  const readLength = bytes.readUInt32LE(at + 3);
+  at += 7;
+  let current: Buffer | null = readLength > 0 ? bytes.subarray(at, at + readLength) : null;
+  at += readLength;
+  for (let e = 0; e < count; e++) {
+    const code = bytes[at] as UpdateCode;
+    if (bytes[at + 1] === 1) {
+      const length = bytes.readUInt32LE(at + 2);
+      at += 6;
+      current = bytes.subarray(at, at + length);
+      at += length;
+    } else {
+      const patches = bytes.readUInt16LE(at + 2);
+      at += 4;
+      if (patches > 0 && current === null) current = Buffer.alloc(layout.size);
+      for (let p = 0; p < patches; p++) {
+        const offset = bytes.readUInt16LE(at);
+        const end = at + 4 + bytes.readUInt16LE(at + 2);
+        bytes.copy(current as Buffer, offset, at + 4, end);
+        at = end;
       }
     }
-    visit(current, entry, e);
+    at = visit(current, code, at, e);
   }
+  reply.offset = at;
+  return true;
 }
 
 // ---- updateBatch-n.lua ----
@@ -103,12 +127,16 @@ function packEntityEvent(e: EntityEvent): Buffer {
   return packed;
 }
 
+/** Card flags in a reply: which of the card's places the transaction is the first sighting of. */
+const FIRST_COUNTRY = 1;
+const FIRST_MCC = 2;
+const FIRST_MERCHANT = 4;
+
 /**
- * Hands each transaction's card update to `visit`, in order. The update object and its aggregate are reused: valid
- * only during the call (features are computed there).
+ * Reads the next entity of the reply, a card, and hands each transaction's update to `visit`, in order. The update
+ * object and its aggregate are reused: valid only during the call (features are computed there).
  */
-export function visitUpdateCard(reply: unknown, visit: (update: CardUpdate, e: number) => void): LayoutMismatch | undefined {
-  if (isMismatch(reply)) return new LayoutMismatch('updateBatch (a card)');
+export function visitUpdateCard(reply: UpdateBatchReply, visit: (update: CardUpdate, e: number) => void): LayoutMismatch | undefined {
   const update: CardUpdate = {
     code: ReturnCode.Applied,
     aggregate: null,
@@ -119,31 +147,35 @@ export function visitUpdateCard(reply: unknown, visit: (update: CardUpdate, e: n
     firstMcc: false,
     firstMerchant: false,
   };
-  eachAggregate(LAYOUTS.card, reply as unknown[], (aggregate, entry, e) => {
-    update.code = entry[0] as UpdateCode;
+  const bytes = reply.bytes;
+  const fits = eachAggregate(LAYOUTS.card, reply, (aggregate, code, at, e) => {
+    update.code = code;
     update.aggregate = aggregate;
-    update.merchantLastSeenMs = entry[2] as number;
-    update.terminalLastSeenMs = entry[3] as number;
-    update.countryLastSeenMs = entry[4] as number;
-    update.firstCountry = entry[5] === 1;
-    update.firstMcc = entry[6] === 1;
-    update.firstMerchant = entry[7] === 1;
+    update.merchantLastSeenMs = bytes.readDoubleLE(at);
+    update.terminalLastSeenMs = bytes.readDoubleLE(at + 8);
+    update.countryLastSeenMs = bytes.readDoubleLE(at + 16);
+    const flags = bytes[at + 24];
+    update.firstCountry = (flags & FIRST_COUNTRY) !== 0;
+    update.firstMcc = (flags & FIRST_MCC) !== 0;
+    update.firstMerchant = (flags & FIRST_MERCHANT) !== 0;
     visit(update, e);
+    return at + 25;
   });
-  return undefined;
+  return fits ? undefined : new LayoutMismatch('updateBatch (a card)');
 }
 
-/** Hands each transaction's entity update to `visit`, in order (reused object: see visitUpdateCard). */
-export function visitUpdateEntity(layout: LayoutName, reply: unknown, visit: (update: EntityUpdate, e: number) => void): LayoutMismatch | undefined {
-  if (isMismatch(reply)) return new LayoutMismatch('updateBatch (an account, terminal, merchant, device or IP)');
+/** Reads the next entity of the reply, not a card, and hands each transaction's update to `visit`, in order (reused object: see visitUpdateCard). */
+export function visitUpdateEntity(layout: LayoutName, reply: UpdateBatchReply, visit: (update: EntityUpdate, e: number) => void): LayoutMismatch | undefined {
   const update: EntityUpdate = { code: ReturnCode.Applied, aggregate: null, cardLastSeenMs: 0 };
-  eachAggregate(LAYOUTS[layout], reply as unknown[], (aggregate, entry, e) => {
-    update.code = entry[0] as UpdateCode;
+  const bytes = reply.bytes;
+  const fits = eachAggregate(LAYOUTS[layout], reply, (aggregate, code, at, e) => {
+    update.code = code;
     update.aggregate = aggregate;
-    update.cardLastSeenMs = entry[2] as number;
+    update.cardLastSeenMs = bytes.readDoubleLE(at);
     visit(update, e);
+    return at + 8;
   });
-  return undefined;
+  return fits ? undefined : new LayoutMismatch('updateBatch (an account, terminal, merchant, device or IP)');
 }
 
 /** One entity's part of an updateBatch call. */
@@ -158,8 +190,8 @@ export interface BatchParams {
   ttlMs: number;
 }
 
-/** Queues one updateBatch call for these entities (on a cluster, all of them in one slot). */
-export function queueUpdateBatch(pipeline: ChainableCommander, names: CommandNames, params: BatchParams, entities: readonly BatchEntity[]): void {
+/** Sends one updateBatch call for these entities (on a cluster, all of them in one slot). */
+export function sendUpdateBatch(target: Commander, names: CommandNames, params: BatchParams, entities: readonly BatchEntity[]): unknown {
   const keys: string[] = [];
   const argv: Array<string | number | Buffer> = [params.allowedLatenessMs, params.horizonMs, params.ttlMs];
   for (const entity of entities) {
@@ -175,23 +207,24 @@ export function queueUpdateBatch(pipeline: ChainableCommander, names: CommandNam
       for (const e of events) argv.push(packEntityEvent(e));
     }
   }
-  command(pipeline, names.updateBatch)(keys.length, ...keys, ...argv);
+  return command(target, names.updateBatch)(keys.length, ...keys, ...argv);
 }
 
-/** The reply of updateBatch-n.lua: one entry per entity, in call order (visitUpdateCard / visitUpdateEntity read them). */
-export function parseUpdateBatch(reply: unknown): unknown[] {
-  return reply as unknown[];
+/** The reply of updateBatch-n.lua, to read entity by entity in call order with visitUpdateCard / visitUpdateEntity. */
+export function readUpdateBatch(reply: unknown): UpdateBatchReply {
+  if (!Buffer.isBuffer(reply)) throw new Error('updateBatch replied with something other than its binary string');
+  return new UpdateBatchReply(reply);
 }
 
 // ---- recordCardLabel-2.lua ----
 
-export function queueRecordCardLabel(
-  pipeline: ChainableCommander,
+export function sendRecordCardLabel(
+  target: Commander,
   names: CommandNames,
   keys: CardKeys,
   args: { transactionId: string; label: 'fraud' | 'genuine'; horizonMs: number },
-): void {
-  command(pipeline, names.recordCardLabel)(keys.aggregates, keys.references, transactionFingerprint(args.transactionId), LABEL_CODE[args.label], args.horizonMs);
+): unknown {
+  return command(target, names.recordCardLabel)(keys.aggregates, keys.references, transactionFingerprint(args.transactionId), LABEL_CODE[args.label], args.horizonMs);
 }
 
 export function parseRecordCardLabel(reply: unknown): CardLabelUpdate {
@@ -209,13 +242,13 @@ export function parseRecordCardLabel(reply: unknown): CardLabelUpdate {
 
 // ---- recordAcceptorLabel-2.lua ----
 
-export function queueRecordAcceptorLabel(
-  pipeline: ChainableCommander,
+export function sendRecordAcceptorLabel(
+  target: Commander,
   names: CommandNames,
   keys: EntityKeys,
   args: { transactionId: string; label: 'fraud' | 'genuine'; eventTimeMs: number; ttlMs: number },
-): void {
-  command(pipeline, names.recordAcceptorLabel)(keys.aggregates, keys.labels, args.transactionId, LABEL_CODE[args.label], args.eventTimeMs, args.ttlMs);
+): unknown {
+  return command(target, names.recordAcceptorLabel)(keys.aggregates, keys.labels, args.transactionId, LABEL_CODE[args.label], args.eventTimeMs, args.ttlMs);
 }
 
 export function parseRecordAcceptorLabel(reply: unknown): LabelCode | LayoutMismatch {

@@ -4,7 +4,7 @@
  * one slot), and the calls go as one pipeline: one round trip per batch (with a cluster, one pipeline per node, sent
  * together). Scripts return raw buckets; features.ts does the rest.
  */
-import type { Cluster, Redis, ChainableCommander } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { CardLabel, CardTransaction } from '../contract/transaction';
 import { NonRetriableError, StateUnavailableError } from '../errors';
 import { Telemetry } from '../telemetry/events';
@@ -13,13 +13,14 @@ import {
   LayoutMismatch,
   parseRecordAcceptorLabel,
   parseRecordCardLabel,
-  parseUpdateBatch,
+  readUpdateBatch,
   visitUpdateCard,
   visitUpdateEntity,
-  queueRecordAcceptorLabel,
-  queueRecordCardLabel,
-  queueUpdateBatch,
+  sendRecordAcceptorLabel,
+  sendRecordCardLabel,
+  sendUpdateBatch,
   type BatchEntity,
+  type UpdateBatchReply,
 } from './commands';
 import { LAYOUT_OF, LINKED_KINDS, cardEventOf, entityEventOf, linkedIdOf, type CardEvent, type EntityEvent, type LinkedKind } from './entity-events';
 import { FEATURES, setCardFeatures, setLinkedFeatures } from './features';
@@ -45,9 +46,8 @@ export interface RedisStoreOptions extends Partial<StateOptions> {
 }
 
 interface Call {
-  /** Any key of the call: all of its keys share one slot. */
-  key: string;
-  queue(pipeline: ChainableCommander): void;
+  /** Sends the call (all of its keys share one slot) and returns its reply's promise. */
+  send(client: Redis | Cluster): Promise<unknown>;
 }
 
 /** Entities per updateBatch call on a single server: a few ms of script time per call. */
@@ -78,32 +78,26 @@ export function createRedisStore(redis: Redis | Cluster, options: RedisStoreOpti
   const ttlMs = stateTtlMs();
   const batchParams = { allowedLatenessMs: state.allowedLatenessMs, horizonMs: STATE_HORIZON_MS, ttlMs };
 
-  /** Sends the calls as one pipeline per node, all at once; replies come back in call order. */
-  async function roundTrip(calls: readonly Call[]): Promise<unknown[]> {
-    const groups = new Map<string, number[]>();
-    if (isCluster(redis)) {
-      if (redis.status !== 'ready') await redis.ping(); // waits for the slot map
-      calls.forEach((call, index) => {
-        const node = redis.slots[hashSlot(call.key)]?.join(';') ?? '';
-        const members = groups.get(node) ?? [];
-        members.push(index);
-        groups.set(node, members);
-      });
-    } else {
-      groups.set('', calls.map((_, index) => index));
-    }
+  /**
+   * Sends every call before awaiting any reply (one round trip of latency; on a cluster ioredis routes each call to
+   * its slot's node) and hands each reply to `onReply` as it arrives, so Node reads the first calls' replies while
+   * Redis still runs the later ones: a batch costs about the larger of the two instead of their sum. Replies are also
+   * returned in call order.
+   */
+  async function roundTrip(calls: readonly Call[], onReply?: (index: number, reply: unknown) => void): Promise<unknown[]> {
+    if (isCluster(redis) && redis.status !== 'ready') await redis.ping(); // waits for the slot map
     const replies = new Array<unknown>(calls.length);
-    const errors: Error[] = [];
+    const errors: unknown[] = [];
     await Promise.all(
-      [...groups.values()].map(async (members) => {
-        const pipeline = redis.pipeline();
-        for (const index of members) calls[index].queue(pipeline);
-        const results = (await pipeline.exec()) ?? [];
-        results.forEach(([error, reply], position) => {
-          if (error) errors.push(error);
-          else replies[members[position]] = reply;
-        });
-      }),
+      calls.map((call, index) =>
+        call
+          .send(redis)
+          .then((reply) => {
+            replies[index] = reply;
+            onReply?.(index, reply);
+          })
+          .catch((error: unknown) => void errors.push(error)),
+      ),
     );
     // A retriable failure anywhere means a retry can succeed; report that one over a permanent one.
     if (errors.length > 0) throw errors.map((error) => toStateError('round trip', error)).sort((a, b) => Number(b.retriable) - Number(a.retriable))[0];
@@ -149,16 +143,20 @@ export function createRedisStore(redis: Redis | Cluster, options: RedisStoreOpti
 
     // One updateBatch call per group of entities: on a cluster the entities of one slot, else up to
     // BATCH_ENTITIES at a time (each call is one script run: keep runs short so other clients are not held up).
+    // `owners[i]`: entity i's kind and the indexes of its transactions, in order.
     const entities: BatchEntity[] = [];
+    const owners: Array<{ kind: 'card' | LinkedKind; txns: number[] }> = [];
     const groupKeys: string[] = [];
     for (const [token, group] of cardGroups) {
       const keys = cardKeys(prefix, token);
       entities.push({ kind: 'card', keys, events: group.events });
+      owners.push({ kind: 'card', txns: group.txns });
       groupKeys.push(keys.aggregates);
     }
     for (const group of entityGroups.values()) {
       const keys = entityKeys(prefix, group.kind, group.id);
       entities.push({ kind: 'entity', layout: LAYOUT_OF[group.kind], keys, events: group.events });
+      owners.push({ kind: group.kind, txns: group.txns });
       groupKeys.push(keys.aggregates);
     }
     const members: number[][] = [];
@@ -177,39 +175,37 @@ export function createRedisStore(redis: Redis | Cluster, options: RedisStoreOpti
       }
     }
     const calls: Call[] = members.map((list) => ({
-      key: groupKeys[list[0]],
-      queue: (p) => queueUpdateBatch(p, names, batchParams, list.map((index) => entities[index])),
+      send: (client) => sendUpdateBatch(client, names, batchParams, list.map((index) => entities[index])) as Promise<unknown>,
     }));
 
-    const replies = await guarded('applyBatch', () => roundTrip(calls));
-    const entityReplies = new Array<unknown>(entities.length);
-    members.forEach((list, call) => {
-      const parts = parseUpdateBatch(replies[call]);
-      list.forEach((index, j) => (entityReplies[index] = parts[j]));
-    });
-
-    // Features are computed entity by entity while each one's aggregates are rebuilt in place (no copy per
-    // transaction); each vector is complete once every entity has been visited.
+    // Features are computed entity by entity, as each call's reply arrives, while each entity's aggregates are
+    // rebuilt in place (no copy per transaction); each vector is complete once every entity has been visited (each
+    // entity sets its own features).
     const features = txns.map(() => new Float64Array(FEATURE_COUNT));
     const cardCodes = new Array<ReturnCode>(txns.length);
-    let entity = 0;
-    for (const group of cardGroups.values()) {
-      const parsed = visitUpdateCard(entityReplies[entity++], (update, j) => {
-        const index = group.txns[j];
-        cardCodes[index] = update.code;
-        reportUpdate(telemetry, 'card', update.code);
-        setCardFeatures(features[index], update, txns[index], state);
-      });
+    const visitEntity = (entity: number, reply: UpdateBatchReply): void => {
+      const { kind, txns: indexes } = owners[entity];
+      const parsed =
+        kind === 'card'
+          ? visitUpdateCard(reply, (update, j) => {
+              const index = indexes[j];
+              cardCodes[index] = update.code;
+              reportUpdate(telemetry, 'card', update.code);
+              setCardFeatures(features[index], update, txns[index], state);
+            })
+          : visitUpdateEntity(LAYOUT_OF[kind], reply, (update, j) => {
+              const index = indexes[j];
+              reportUpdate(telemetry, kind, update.code);
+              setLinkedFeatures(features[index], kind, update, txns[index], state);
+            });
       if (parsed instanceof LayoutMismatch) throw mismatch(parsed.script);
-    }
-    for (const group of entityGroups.values()) {
-      const parsed = visitUpdateEntity(LAYOUT_OF[group.kind], entityReplies[entity++], (update, j) => {
-        const index = group.txns[j];
-        reportUpdate(telemetry, group.kind, update.code);
-        setLinkedFeatures(features[index], group.kind, update, txns[index], state);
-      });
-      if (parsed instanceof LayoutMismatch) throw mismatch(parsed.script);
-    }
+    };
+    await guarded('applyBatch', () =>
+      roundTrip(calls, (call, reply) => {
+        const read = readUpdateBatch(reply);
+        for (const entity of members[call]) visitEntity(entity, read);
+      }),
+    );
 
     telemetry.emit('state.round_trip', { seconds: Number(process.hrtime.bigint() - started) / 1e9, transactions: txns.length });
     return txns.map((_, index) => ({
@@ -226,7 +222,7 @@ export function createRedisStore(redis: Redis | Cluster, options: RedisStoreOpti
         labels.map((label) => {
           const keys = cardKeys(prefix, label.cardToken);
           const args = { transactionId: label.transactionId, label: label.label, horizonMs: STATE_HORIZON_MS };
-          return { key: keys.references, queue: (p) => queueRecordCardLabel(p, names, keys, args) };
+          return { send: (client) => sendRecordCardLabel(client, names, keys, args) as Promise<unknown> };
         }),
       ),
     );
@@ -241,7 +237,7 @@ export function createRedisStore(redis: Redis | Cluster, options: RedisStoreOpti
         if (id === '') continue;
         const keys = entityKeys(prefix, kind, id);
         const args = { transactionId: label.transactionId, label: label.label, eventTimeMs: reference.eventTimeMs, ttlMs };
-        acceptorCalls.push({ key: keys.aggregates, queue: (p) => queueRecordAcceptorLabel(p, names, keys, args) });
+        acceptorCalls.push({ send: (client) => sendRecordAcceptorLabel(client, names, keys, args) as Promise<unknown> });
       }
     });
     if (acceptorCalls.length > 0) {

@@ -29,33 +29,32 @@
                         terminalId, merchantId ('' when absent)
             another:  ENTITY_EVENT_FORMAT (transaction fingerprint (8 bytes), eventTimeMs, amount), then the card
                         fingerprint
-  Reply:    one entry per entity, in order:
-            { CODES.StateLayoutMismatch } when its stored aggregates have another layout, else
-            { aggregates as read ('' when none), then n entries of
-              { code, patches { offset, bytes, ... } to apply in order (when n = 1 and the script assembled the
-                aggregates, a new or much changed one: the whole aggregates after it, and '' in place of the aggregates
-                as read), then for a card: merchantLastSeenMs, terminalLastSeenMs, countryLastSeenMs,
-                firstCountry (1|0), firstMcc (1|0), firstMerchant (1|0); for another: cardLastSeenMs } }
+  Reply:    one binary string (replyBuffer.lua; commands.ts readUpdateBatch), per entity, in order:
+            '<B' 1 when its stored aggregates have another layout (nothing follows), else '<BHI4' 0, n and the length
+            of the aggregates as read, those bytes ('' when none), then per transaction:
+              '<BB' code and 0, '<H' patch count, then per patch '<HH' offset and length and the bytes, to apply in
+              order; or (when n = 1 and the script assembled the aggregates, a new or much changed one) '<BB' code
+              and 1, '<I4' length and the whole aggregates after it, with '' in place of the aggregates as read;
+              then for a card '<dddB' merchantLastSeenMs, terminalLastSeenMs, countryLastSeenMs and the flags
+              firstCountry (1), firstMcc (2), firstMerchant (4); for another '<d' cardLastSeenMs
             code: CODES.Applied | CODES.Duplicate | CODES.TooOld; times are NO_TIME when unknown or not kept
 ]]
 --- @include "updateCardAt"
 --- @include "updateEntityAt"
 
 local lateness, horizon, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
-local reply = {}
-local at, k, e = 3, 0, 0
+local at, k = 3, 0
 local total = #ARGV
 while at < total do
   local kind = ARGV[at + 1]
   local count = tonumber(ARGV[at + 2])
-  e = e + 1
   if kind == 'card' then
-    reply[e] = updateCardAt(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], lateness, horizon, ttl, count, ARGV, at + 3)
+    updateCardAt(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], lateness, horizon, ttl, count, ARGV, at + 3)
     k = k + 3
   else
-    reply[e] = updateEntityAt(KEYS[k + 1], KEYS[k + 2], kind, lateness, ttl, count, ARGV, at + 3)
+    updateEntityAt(KEYS[k + 1], KEYS[k + 2], kind, lateness, ttl, count, ARGV, at + 3)
     k = k + 2
   end
   at = at + 2 + count
 end
-return reply
+return replyString()

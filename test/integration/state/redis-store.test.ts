@@ -16,7 +16,7 @@ describe('Redis store on a single server', () => {
     await redis.quit();
   });
 
-  defineStoreScenarios({ redis: () => redis, nodes: 1 });
+  defineStoreScenarios({ redis: () => redis });
 });
 
 describe('Redis store without a reachable server', () => {

@@ -19,8 +19,6 @@ import { countSocketWrites, deleteKeysUnder, keysUnder, mixedStream, uniquePrefi
 export interface ScenarioContext {
   /** A client the scenarios may share (they never close it). */
   redis(): Redis | Cluster;
-  /** How many nodes a batch may be split over (1 for a single server). */
-  nodes: number;
 }
 
 /** Every byte a key holds, whatever its type (DUMP would compress long strings and hide them). */
@@ -56,7 +54,7 @@ export function defineStoreScenarios(context: ScenarioContext): void {
     await deleteKeysUnder(context.redis(), prefix);
   });
 
-  test('a batch is one pipelined round trip (per node) and its features equal the memory store', async () => {
+  test('a batch is one round trip (every call sent before the first reply is read) and its features equal the memory store', async () => {
     const stream = mixedStream(400);
     const memory = createMemoryStore();
     const writes = await countSocketWrites(context.redis());
@@ -64,7 +62,7 @@ export function defineStoreScenarios(context: ScenarioContext): void {
     try {
       first = await store.applyBatch(stream.slice(0, 250));
       expect(writes.count).toBeGreaterThanOrEqual(1);
-      expect(writes.count).toBeLessThanOrEqual(context.nodes);
+      expect(writes.beforeFirstReply).toBe(writes.count);
     } finally {
       writes.restore();
     }
@@ -155,7 +153,8 @@ export function defineStoreScenarios(context: ScenarioContext): void {
       txn('old', T0 + 3 * HOUR, { merchantId: 'M1' }),
     ]);
     expect([late.tooOld, old.tooOld]).toEqual([false, true]);
-    expect(reported).toEqual(['card', 'merchant']);
+    // Replies are read as they arrive (on a cluster, from different nodes): the order of reports is not fixed.
+    expect(reported.sort()).toEqual(['card', 'merchant']);
     const [probe] = await lateStore.applyBatch([txn('probe', T0 + 5 * HOUR + MINUTE, { merchantId: 'M1' })]);
     expect(featureValue(probe.features, 'card.count_24h')).toBe(3);
     expect(featureValue(probe.features, 'merchant.count_24h')).toBe(3);

@@ -40,23 +40,38 @@ export async function deleteKeysUnder(redis: Redis | Cluster, prefix: string): P
  * Counts writes to the client's sockets. ioredis writes a whole pipeline with one socket write, so writes made
  * during a batch are its round trips (one per node in a cluster, sent together).
  */
-export async function countSocketWrites(redis: Redis | Cluster): Promise<{ readonly count: number; restore(): void }> {
+/**
+ * Counts the socket writes to Redis (every master) from now on, and how many of them came before the first reply
+ * arrived: a batch sent as one round trip writes everything before it reads anything.
+ */
+export async function countSocketWrites(redis: Redis | Cluster): Promise<{ readonly count: number; readonly beforeFirstReply: number | undefined; restore(): void }> {
   await redis.ping(); // connected: every master has its socket
   const restores: Array<() => void> = [];
   let count = 0;
+  let beforeFirstReply: number | undefined;
   for (const node of masters(redis)) {
     await node.ping();
-    const stream = (node as unknown as { stream: { write: (...args: unknown[]) => boolean } }).stream;
+    const stream = (node as unknown as { stream: NodeJS.EventEmitter & { write: (...args: unknown[]) => boolean } }).stream;
     const original = stream.write;
     stream.write = function (this: unknown, ...args: unknown[]) {
       count++;
       return original.apply(this, args);
     };
-    restores.push(() => (stream.write = original));
+    const onData = () => {
+      if (beforeFirstReply === undefined && count > 0) beforeFirstReply = count;
+    };
+    stream.prependListener('data', onData);
+    restores.push(() => {
+      stream.write = original;
+      stream.removeListener('data', onData);
+    });
   }
   return {
     get count() {
       return count;
+    },
+    get beforeFirstReply() {
+      return beforeFirstReply;
     },
     restore: () => restores.forEach((restore) => restore()),
   };

@@ -1,6 +1,7 @@
 --- @include "aggregateFits"
 --- @include "slotEdits"
 --- @include "cardPlaces"
+--- @include "replyBuffer"
 
 -- Written for the card layout as it is (scripts.ts checks these against layout.ts when it assembles the scripts):
 --- @expects card header last,prev,presentAt,prevPresentAt,presentLat,presentLon,prevPresentLat,prevPresentLon
@@ -12,7 +13,7 @@
 --- @expects card d30 count,amount,sumsq
 
 -- Counts a card's `count` transactions, packed as updateBatch-n.lua describes, at argv[first] ... argv[first +
--- count - 1], and returns the card's reply (updateBatch-n.lua). The header lives in locals and each tier's slot is
+-- count - 1], and puts the card's reply (updateBatch-n.lua). The header lives in locals and each tier's slot is
 -- read and written once per event, with the lanes written out.
 local function updateCardAt(aggKey, placesKey, refsKey, lateness, horizon, ttl, count, argv, first)
   local layout = layoutNamed('card')
@@ -30,7 +31,10 @@ local function updateCardAt(aggKey, placesKey, refsKey, lateness, horizon, ttl, 
   local last, prev, presentAt, prevPresentAt = NO_TIME, NO_TIME, NO_TIME, NO_TIME
   local presentLat, presentLon, prevPresentLat, prevPresentLon = 0, 0, 0, 0
   if blob then
-    if not aggregateFits(layout, blob) then return { CODES.StateLayoutMismatch } end
+    if not aggregateFits(layout, blob) then
+      putMismatch()
+      return
+    end
     local _
     _, last, prev, presentAt, prevPresentAt, presentLat, presentLon, prevPresentLat, prevPresentLon = unpack(headerFormat, blob)
   end
@@ -77,7 +81,7 @@ local function updateCardAt(aggKey, placesKey, refsKey, lateness, horizon, ttl, 
       end
     end
 
-    local patches = NO_PATCHES
+    local patches, entries = NO_PATCHES, 0
     local applied = code == APPLIED
     local moveMerchant = applied and hasMerchant and priorMerchant < t
     local moveTerminal = applied and hasTerminal and priorTerminal < t
@@ -149,6 +153,7 @@ local function updateCardAt(aggKey, placesKey, refsKey, lateness, horizon, ttl, 
 
       header = pack(headerFormat, version, last, prev, presentAt, prevPresentAt, presentLat, presentLon, prevPresentLat, prevPresentLon)
       patches[n + 1], patches[n + 2] = 0, header
+      entries = n + 2
       written, writtenCount = patches, n
 
       if moveMerchant then setPlace(places, merchantHash, minute, merchantAt) end
@@ -176,6 +181,7 @@ local function updateCardAt(aggKey, placesKey, refsKey, lateness, horizon, ttl, 
     reply[i + 2] = {
       code,
       patches,
+      entries,
       hasMerchant and (moveMerchant and seenNow or priorMerchant) or NO_TIME,
       hasTerminal and (moveTerminal and seenNow or priorTerminal) or NO_TIME,
       hasCountry and (moveCountry and seenNow or priorCountry) or NO_TIME,
@@ -195,5 +201,10 @@ local function updateCardAt(aggKey, placesKey, refsKey, lateness, horizon, ttl, 
     if not placesExpiry then redis.call('PEXPIRE', placesKey, ttl) end -- the aggregates got theirs when stored
     redis.call('PEXPIRE', refsKey, ttl)
   end
-  return reply
+  putEntityStart(count, reply[1])
+  for i = 2, count + 1 do
+    local entry = reply[i]
+    putChange(entry[1], entry[2], entry[3])
+    put(rpack('<dddB', entry[4], entry[5], entry[6], entry[7] + 2 * entry[8] + 4 * entry[9]))
+  end
 end

@@ -1,9 +1,10 @@
 --- @include "aggregateFits"
 --- @include "slotEdits"
 --- @include "scoreBound"
+--- @include "replyBuffer"
 
 -- Counts an entity's `count` transactions, packed as updateBatch-n.lua describes, at argv[first] ... argv[first +
--- count - 1], and returns the entity's reply (updateBatch-n.lua).
+-- count - 1], and puts the entity's reply (updateBatch-n.lua).
 -- One code for the layouts account, acceptor and client: per tier, the event's slot is read and written once with
 -- the lanes it has among count, amount, sumsq and cards.
 local function updateEntityAt(aggKey, seenKey, layoutName, lateness, ttl, count, argv, first)
@@ -20,7 +21,10 @@ local function updateEntityAt(aggKey, seenKey, layoutName, lateness, ttl, count,
   local blob = redis.call('GET', aggKey)
   local last, prev = NO_TIME, NO_TIME -- the header: 'last' and, in layouts that have it, 'prev'
   if blob then
-    if not aggregateFits(layout, blob) then return { CODES.StateLayoutMismatch } end
+    if not aggregateFits(layout, blob) then
+      putMismatch()
+      return
+    end
     local _, storedLast, storedPrev = unpack(headerFormat, blob)
     last = storedLast
     if layout.hasPrev then prev = storedPrev end
@@ -62,7 +66,7 @@ local function updateEntityAt(aggKey, seenKey, layoutName, lateness, ttl, count,
       end
     end
 
-    local patches = NO_PATCHES
+    local patches, entries = NO_PATCHES, 0
     local cardLastSeen = priorCard
     if code == APPLIED then
       edit = edit or openEdits(blob, count > 1)
@@ -97,6 +101,7 @@ local function updateEntityAt(aggKey, seenKey, layoutName, lateness, ttl, count,
       end
       header = pack(headerFormat, version, last, prev)
       patches[n + 1], patches[n + 2] = 0, header
+      entries = n + 2
       written, writtenCount = patches, n
       if moveCard then
         redis.call('ZADD', seenKey, time, card)
@@ -114,7 +119,7 @@ local function updateEntityAt(aggKey, seenKey, layoutName, lateness, ttl, count,
         end
       end
     end
-    reply[i + 2] = { code, patches, cardLastSeen }
+    reply[i + 2] = { code, patches, entries, cardLastSeen }
   end
 
   if edit then
@@ -126,5 +131,10 @@ local function updateEntityAt(aggKey, seenKey, layoutName, lateness, ttl, count,
   -- with the aggregates: both get the same expiry in the same calls, so a set this call created comes with a new
   -- entity, whose first call refreshes the expiry.
   if refreshTtl then redis.call('PEXPIRE', seenKey, ttl) end
-  return reply
+  putEntityStart(count, reply[1])
+  for i = 2, count + 1 do
+    local entry = reply[i]
+    putChange(entry[1], entry[2], entry[3])
+    put(rpack('<d', entry[4]))
+  end
 end
