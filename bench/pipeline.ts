@@ -9,6 +9,8 @@
  *   npm run bench -- [--transactions 200000] [--partitions 6] [--rate 5000] [--seconds 20] [--model models/default|none]
  *                    [--chunk 500] [--concurrency 3]   (CHUNK_SIZE, CONCURRENT_PARTITIONS)
  *                    [--cpu-profile b.cpuprofile]   (a V8 CPU profile of phase (b) only: open it in Chrome DevTools)
+ *   BENCH_LOG_LEVEL=info shows the service's logs (default: errors only). A service that scores nothing for 60 s
+ *   fails the run with its /readyz answer and consumer metrics instead of leaving it waiting.
  *
  * Prints a table and writes bench/results/pipeline.json. Numbers depend on what else the machine is doing: run it
  * on a quiet machine and say so when you quote them.
@@ -104,7 +106,7 @@ async function consumeOnly(kafka: Kafka, topic: string, expected: number): Promi
 async function start(brokers: string[], redisUrl: string, topics: Record<string, string>, group: string, prefix: string): Promise<RunningService> {
   return startService({
     env: {},
-    logger: createLogger({ level: 'error' }),
+    logger: createLogger({ level: (process.env.BENCH_LOG_LEVEL as 'error') ?? 'error' }),
     overrides: {
       kafkaBrokers: brokers,
       redisUrl,
@@ -121,6 +123,39 @@ async function start(brokers: string[], redisUrl: string, topics: Record<string,
       concurrentPartitions: Number(args.concurrency),
     },
   });
+}
+
+/**
+ * Waits for `done`; if the service scores nothing for `quietMs`, fails the run with what the service reports
+ * (readiness and its consumer metrics) instead of waiting forever.
+ */
+async function stalledAfter(service: RunningService, done: Promise<void>, progress: () => number, quietMs: number): Promise<void> {
+  let seen = -1;
+  let since = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setInterval(() => {
+      if (progress() !== seen) {
+        seen = progress();
+        since = Date.now();
+        return;
+      }
+      if (Date.now() - since < quietMs) return;
+      clearInterval(timer);
+      void Promise.all([
+        fetch(`http://127.0.0.1:${service.port}/readyz`).then(async (r) => `${r.status} ${await r.text()}`, (e: Error) => e.message),
+        fetch(`http://127.0.0.1:${service.port}/metrics`).then((r) => r.text(), () => ''),
+      ]).then(([ready, metrics]) => {
+        const lines = metrics.split('\n').filter((l) => /^cardshield_(consumer|transactions|state_errors|kafka|alerts_published|rebalances)/.test(l));
+        reject(new Error(`bench: the service scored nothing for ${quietMs / 1000} s after ${seen} transactions; /readyz: ${ready}\n${lines.join('\n')}`));
+      });
+    }, 1000);
+  });
+  try {
+    await Promise.race([done, stalled]);
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 /** Polls /readyz until the service says ready (consumers joined, state reachable). */
@@ -177,6 +212,7 @@ async function main(): Promise<void> {
   // (b) + (d)
   const prefix = `${run}:`;
   const profiler = args['cpu-profile'] ? await startProfiler() : undefined;
+  console.error('bench: (b) starting the service');
   const service = await start(brokers, redisUrl, topics, `${run}.service`, prefix);
   let decided = 0;
   let firstMs = 0;
@@ -193,7 +229,8 @@ async function main(): Promise<void> {
       if (decided >= messages.length) resolve();
     });
   });
-  await finished;
+  console.error('bench: (b) service started; waiting for it to score the preloaded messages');
+  await stalledAfter(service, finished, () => decided, 60_000);
   if (profiler) {
     writeFileSync(args['cpu-profile'] as string, JSON.stringify(await profiler.stop()));
     console.error(`bench: CPU profile of (b) written to ${args['cpu-profile']}`);
