@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
 import Redis from 'ioredis';
 import { startService, type RunningService } from '../src/service';
+import { Telemetry } from '../src/telemetry/events';
 import { createSimulation } from '../src/sim';
 import { createLogger } from '../src/telemetry/logger';
 import type { TransactionMessage } from '../src/contract/schemas';
@@ -103,8 +104,9 @@ async function consumeOnly(kafka: Kafka, topic: string, expected: number): Promi
   return expected / ((last - first) / 1000);
 }
 
-async function start(brokers: string[], redisUrl: string, topics: Record<string, string>, group: string, prefix: string): Promise<RunningService> {
+async function start(brokers: string[], redisUrl: string, topics: Record<string, string>, group: string, prefix: string, telemetry: Telemetry): Promise<RunningService> {
   return startService({
+    telemetry,
     env: {},
     logger: createLogger({ level: (process.env.BENCH_LOG_LEVEL as 'error') ?? 'error' }),
     overrides: {
@@ -212,16 +214,16 @@ async function main(): Promise<void> {
   // (b) + (d)
   const prefix = `${run}:`;
   const profiler = args['cpu-profile'] ? await startProfiler() : undefined;
-  console.error('bench: (b) starting the service');
-  const service = await start(brokers, redisUrl, topics, `${run}.service`, prefix);
+  // Listeners first: the service may score a chunk before startService returns.
+  const telemetry = new Telemetry();
   let decided = 0;
   let firstMs = 0;
   let lastMs = 0;
   let chunks = 0;
   let roundTrips = 0;
-  service.telemetry.on('state.round_trip', () => roundTrips++);
+  telemetry.on('state.round_trip', () => roundTrips++);
   const finished = new Promise<void>((resolve) => {
-    service.telemetry.on('scorer.chunk', (e) => {
+    telemetry.on('scorer.chunk', (e) => {
       if (firstMs === 0) firstMs = performance.now() - e.seconds * 1000;
       chunks++;
       decided += e.size;
@@ -229,6 +231,8 @@ async function main(): Promise<void> {
       if (decided >= messages.length) resolve();
     });
   });
+  console.error('bench: (b) starting the service');
+  const service = await start(brokers, redisUrl, topics, `${run}.service`, prefix, telemetry);
   console.error('bench: (b) service started; waiting for it to score the preloaded messages');
   await stalledAfter(service, finished, () => decided, 60_000);
   if (profiler) {
@@ -255,7 +259,7 @@ async function main(): Promise<void> {
 
   // (c) latency at a fixed offered rate, event time = send time, on fresh topics with the service caught up.
   const latencyTopics = await createTopics(kafka, `${run}-lat`);
-  const latencyService = await start(brokers, redisUrl, latencyTopics, `${run}.latency`, `${run}-lat:`);
+  const latencyService = await start(brokers, redisUrl, latencyTopics, `${run}.latency`, `${run}-lat:`, new Telemetry());
   const decisionLatencies: number[] = [];
   const alertLatencies: number[] = [];
   // Steady state only: the service must be ready (its consumers joined the group), and the first seconds of traffic

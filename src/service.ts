@@ -45,6 +45,11 @@ export interface StartOptions {
   logger?: Logger;
   /** Create missing topics at start (development and tests; production topics are provisioned by their owners). */
   createTopics?: boolean;
+  /**
+   * The service's event bus, for callers that must see every event (benchmarks, tests): the consumers may score a
+   * chunk before startService returns, so listeners added to `RunningService.telemetry` afterwards can miss it.
+   */
+  telemetry?: Telemetry;
 }
 
 export interface RunningService {
@@ -66,7 +71,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
   const config = loadConfig(options.env ?? process.env, options.overrides);
   const mode = modeOf(config);
   const logger = options.logger ?? createLogger({ level: config.logLevel });
-  const telemetry = new Telemetry();
+  const telemetry = options.telemetry ?? new Telemetry();
   const metrics = createMetrics(telemetry);
   const closers: Array<{ name: string; close: () => Promise<void> | void }> = [];
   const close = async () => {
