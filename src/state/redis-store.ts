@@ -1,8 +1,8 @@
 /**
  * The Redis feature store. Each entity of a batch (card, account, terminal, merchant, device, IP) is updated with
  * all of its transactions in batch order; many entities share one script call (updateBatch: on a cluster, those of
- * one slot), and the calls go as one pipeline: one round trip per batch (with a cluster, one pipeline per node, sent
- * together). Scripts return raw buckets; features.ts does the rest.
+ * one slot), and every call is written before any reply is read: one round trip per batch (on a cluster, to each
+ * node its own calls). Scripts return raw buckets; features.ts does the rest.
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { CardLabel, CardTransaction } from '../contract/transaction';
