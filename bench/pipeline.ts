@@ -7,7 +7,7 @@
  *   (d) state round trips per chunk and Redis bytes per card
  *
  *   npm run bench -- [--transactions 200000] [--partitions 6] [--rate 5000] [--seconds 20] [--model models/default|none]
- *                    [--chunk 500] [--concurrency 3]   (CHUNK_SIZE, CONCURRENT_PARTITIONS)
+ *                    [--chunk 500] [--concurrency 6]   (CHUNK_SIZE, CONCURRENT_PARTITIONS)
  *                    [--cpu-profile b.cpuprofile]   (a V8 CPU profile of phase (b) only: open it in Chrome DevTools)
  *   BENCH_LOG_LEVEL=info shows the service's logs (default: errors only). A service that scores nothing for 60 s
  *   fails the run with its /readyz answer and consumer metrics instead of leaving it waiting.
@@ -35,7 +35,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '20' },
     model: { type: 'string', default: 'models/default' },
     chunk: { type: 'string', default: '500' },
-    concurrency: { type: 'string', default: '3' },
+    concurrency: { type: 'string', default: '6' },
     'cpu-profile': { type: 'string' },
     'warmup-seconds': { type: 'string', default: '2' },
   },

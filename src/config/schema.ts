@@ -41,8 +41,8 @@ export const configFields = {
   chunkSize: int('CHUNK_SIZE', 500, 'Transactions scored together: one Redis round trip and one model call per chunk.', 1, 10000),
   concurrentPartitions: int(
     'CONCURRENT_PARTITIONS',
-    3,
-    "Partitions whose chunks are scored at the same time, so one chunk's Redis round trip overlaps another's decoding, rules and model. Each partition keeps its order (a card's transactions are never reordered).",
+    6,
+    "Partitions whose chunks are scored at the same time, so one chunk's Redis round trip overlaps another's decoding, rules and model, and Redis is kept busy. Each partition keeps its order (a card's transactions are never reordered).",
     1,
     64,
   ),
