@@ -18,12 +18,6 @@ local function putMismatch()
   put(rpack('<B', 1))
 end
 
--- An entity's reply starts with status 0, its transaction count and the aggregates as read ('' when none).
-local function putEntityStart(count, asRead)
-  put(rpack('<BHI4', 0, count, #asRead))
-  if #asRead > 0 then put(asRead) end
-end
-
 -- A transaction's code and what it changed: the whole aggregates (a string), or `entries` patch entries
 -- (offset, bytes, ...), each as '<HH' offset and length, then the bytes.
 local function putChange(code, change, entries)
@@ -37,5 +31,19 @@ local function putChange(code, change, entries)
     local bytes = change[j + 1]
     put(rpack('<HH', change[j], #bytes))
     put(bytes)
+  end
+end
+
+-- An entity's reply: status 0, its transaction count and the aggregates as read ('' when none), then per
+-- transaction its change and its tail, already packed. `reply` is { aggregates as read, then per transaction
+-- { code, change, entries, tail } }.
+local function putEntityReply(reply, count)
+  local asRead = reply[1]
+  put(rpack('<BHI4', 0, count, #asRead))
+  if #asRead > 0 then put(asRead) end
+  for i = 2, count + 1 do
+    local entry = reply[i]
+    putChange(entry[1], entry[2], entry[3])
+    put(entry[4])
   end
 end

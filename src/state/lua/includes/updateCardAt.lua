@@ -182,12 +182,17 @@ local function updateCardAt(aggKey, placesKey, refsKey, lateness, horizon, ttl, 
       code,
       patches,
       entries,
-      hasMerchant and (moveMerchant and seenNow or priorMerchant) or NO_TIME,
-      hasTerminal and (moveTerminal and seenNow or priorTerminal) or NO_TIME,
-      hasCountry and (moveCountry and seenNow or priorCountry) or NO_TIME,
-      (hasCountry and priorCountry < firstBefore) and 1 or 0,
-      (hasMcc and priorMcc < firstBefore) and 1 or 0,
-      (hasMerchant and priorMerchant < firstBefore) and 1 or 0,
+      -- The card's tail: when it last saw the merchant, terminal and country, and which of them (and the MCC) this
+      -- is the first sighting of within the horizon (flags 1 country, 2 MCC, 4 merchant).
+      pack(
+        '<dddB',
+        hasMerchant and (moveMerchant and seenNow or priorMerchant) or NO_TIME,
+        hasTerminal and (moveTerminal and seenNow or priorTerminal) or NO_TIME,
+        hasCountry and (moveCountry and seenNow or priorCountry) or NO_TIME,
+        ((hasCountry and priorCountry < firstBefore) and 1 or 0)
+          + ((hasMcc and priorMcc < firstBefore) and 2 or 0)
+          + ((hasMerchant and priorMerchant < firstBefore) and 4 or 0)
+      ),
     }
   end
 
@@ -201,10 +206,5 @@ local function updateCardAt(aggKey, placesKey, refsKey, lateness, horizon, ttl, 
     if not placesExpiry then redis.call('PEXPIRE', placesKey, ttl) end -- the aggregates got theirs when stored
     redis.call('PEXPIRE', refsKey, ttl)
   end
-  putEntityStart(count, reply[1])
-  for i = 2, count + 1 do
-    local entry = reply[i]
-    putChange(entry[1], entry[2], entry[3])
-    put(rpack('<dddB', entry[4], entry[5], entry[6], entry[7] + 2 * entry[8] + 4 * entry[9]))
-  end
+  putEntityReply(reply, count)
 end

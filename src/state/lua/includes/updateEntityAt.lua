@@ -119,7 +119,7 @@ local function updateEntityAt(aggKey, seenKey, layoutName, lateness, ttl, count,
         end
       end
     end
-    reply[i + 2] = { code, patches, entries, cardLastSeen }
+    reply[i + 2] = { code, patches, entries, pack('<d', cardLastSeen) }
   end
 
   if edit then
@@ -131,10 +131,5 @@ local function updateEntityAt(aggKey, seenKey, layoutName, lateness, ttl, count,
   -- with the aggregates: both get the same expiry in the same calls, so a set this call created comes with a new
   -- entity, whose first call refreshes the expiry.
   if refreshTtl then redis.call('PEXPIRE', seenKey, ttl) end
-  putEntityStart(count, reply[1])
-  for i = 2, count + 1 do
-    local entry = reply[i]
-    putChange(entry[1], entry[2], entry[3])
-    put(rpack('<d', entry[4]))
-  end
+  putEntityReply(reply, count)
 end
