@@ -1,9 +1,8 @@
 /**
- * One typed wrapper per script: each sends its command (on a client: its reply's promise; on a pipeline: queued)
- * with keys and arguments in the order of the script's header, and one parser per script turns the reply back into
- * the types the twin returns.
+ * One typed wrapper per script: each sends its command with keys and arguments in the order of the script's header
+ * and returns the reply's promise, and one parser per script turns the reply back into the types the twin returns.
  */
-import type { ChainableCommander, Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { LABEL_CODE, ReturnCode } from './codes';
 import {
   CARD_EVENT_BYTES,
@@ -18,15 +17,12 @@ import type { CommandNames } from './scripts';
 import type { CardKeys, EntityKeys } from './keys';
 import type { CardLabelUpdate, CardUpdate, EntityUpdate, LabelCode, UpdateCode } from './twin';
 
-/** Where a command goes: a client (sent at once, the reply's promise returned) or a pipeline (queued). */
-export type Commander = Redis | Cluster | ChainableCommander;
+type Send = (...args: Array<string | number | Buffer>) => Promise<unknown>;
 
-type Send = (...args: Array<string | number | Buffer>) => unknown;
-
-function command(target: Commander, name: string): Send {
-  const send = (target as unknown as Record<string, Send | undefined>)[`${name}Buffer`];
+function command(client: Redis | Cluster, name: string): Send {
+  const send = (client as unknown as Record<string, Send | undefined>)[`${name}Buffer`];
   if (send === undefined) throw new Error(`state command ${name} is not defined on this client`);
-  return send.bind(target);
+  return send.bind(client);
 }
 
 /** A reply the scripts return when the stored state has another layout: the caller raises a non-retriable error. */
@@ -191,7 +187,7 @@ export interface BatchParams {
 }
 
 /** Sends one updateBatch call for these entities (on a cluster, all of them in one slot). */
-export function sendUpdateBatch(target: Commander, names: CommandNames, params: BatchParams, entities: readonly BatchEntity[]): unknown {
+export function sendUpdateBatch(client: Redis | Cluster, names: CommandNames, params: BatchParams, entities: readonly BatchEntity[]): Promise<unknown> {
   const keys: string[] = [];
   const argv: Array<string | number | Buffer> = [params.allowedLatenessMs, params.horizonMs, params.ttlMs];
   for (const entity of entities) {
@@ -207,7 +203,7 @@ export function sendUpdateBatch(target: Commander, names: CommandNames, params: 
       for (const e of events) argv.push(packEntityEvent(e));
     }
   }
-  return command(target, names.updateBatch)(keys.length, ...keys, ...argv);
+  return command(client, names.updateBatch)(keys.length, ...keys, ...argv);
 }
 
 /** The reply of updateBatch-n.lua, to read entity by entity in call order with visitUpdateCard / visitUpdateEntity. */
@@ -219,12 +215,12 @@ export function readUpdateBatch(reply: unknown): UpdateBatchReply {
 // ---- recordCardLabel-2.lua ----
 
 export function sendRecordCardLabel(
-  target: Commander,
+  client: Redis | Cluster,
   names: CommandNames,
   keys: CardKeys,
   args: { transactionId: string; label: 'fraud' | 'genuine'; horizonMs: number },
-): unknown {
-  return command(target, names.recordCardLabel)(keys.aggregates, keys.references, transactionFingerprint(args.transactionId), LABEL_CODE[args.label], args.horizonMs);
+): Promise<unknown> {
+  return command(client, names.recordCardLabel)(keys.aggregates, keys.references, transactionFingerprint(args.transactionId), LABEL_CODE[args.label], args.horizonMs);
 }
 
 export function parseRecordCardLabel(reply: unknown): CardLabelUpdate {
@@ -243,12 +239,12 @@ export function parseRecordCardLabel(reply: unknown): CardLabelUpdate {
 // ---- recordAcceptorLabel-2.lua ----
 
 export function sendRecordAcceptorLabel(
-  target: Commander,
+  client: Redis | Cluster,
   names: CommandNames,
   keys: EntityKeys,
   args: { transactionId: string; label: 'fraud' | 'genuine'; eventTimeMs: number; ttlMs: number },
-): unknown {
-  return command(target, names.recordAcceptorLabel)(keys.aggregates, keys.labels, args.transactionId, LABEL_CODE[args.label], args.eventTimeMs, args.ttlMs);
+): Promise<unknown> {
+  return command(client, names.recordAcceptorLabel)(keys.aggregates, keys.labels, args.transactionId, LABEL_CODE[args.label], args.eventTimeMs, args.ttlMs);
 }
 
 export function parseRecordAcceptorLabel(reply: unknown): LabelCode | LayoutMismatch {

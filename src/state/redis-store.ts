@@ -175,7 +175,7 @@ export function createRedisStore(redis: Redis | Cluster, options: RedisStoreOpti
       }
     }
     const calls: Call[] = members.map((list) => ({
-      send: (client) => sendUpdateBatch(client, names, batchParams, list.map((index) => entities[index])) as Promise<unknown>,
+      send: (client) => sendUpdateBatch(client, names, batchParams, list.map((index) => entities[index])),
     }));
 
     // Features are computed entity by entity, as each call's reply arrives, while each entity's aggregates are
@@ -222,7 +222,7 @@ export function createRedisStore(redis: Redis | Cluster, options: RedisStoreOpti
         labels.map((label) => {
           const keys = cardKeys(prefix, label.cardToken);
           const args = { transactionId: label.transactionId, label: label.label, horizonMs: STATE_HORIZON_MS };
-          return { send: (client) => sendRecordCardLabel(client, names, keys, args) as Promise<unknown> };
+          return { send: (client) => sendRecordCardLabel(client, names, keys, args) };
         }),
       ),
     );
@@ -237,7 +237,7 @@ export function createRedisStore(redis: Redis | Cluster, options: RedisStoreOpti
         if (id === '') continue;
         const keys = entityKeys(prefix, kind, id);
         const args = { transactionId: label.transactionId, label: label.label, eventTimeMs: reference.eventTimeMs, ttlMs };
-        acceptorCalls.push({ send: (client) => sendRecordAcceptorLabel(client, names, keys, args) as Promise<unknown> });
+        acceptorCalls.push({ send: (client) => sendRecordAcceptorLabel(client, names, keys, args) });
       }
     });
     if (acceptorCalls.length > 0) {
