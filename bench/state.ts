@@ -12,6 +12,7 @@ import { LAYOUTS, PLACE_ENTRY_BYTES } from '../src/state/layout';
 import { createMemoryStore } from '../src/state/memory-store';
 import { connectRedis } from '../src/state/redis-connection';
 import { createRedisStore } from '../src/state/redis-store';
+import { countSocketWrites } from '../test/support/socket-writes';
 import { DAY_MS, START, hexToken, random, trafficStream } from './state-traffic';
 
 const BATCH = 500;
@@ -80,39 +81,6 @@ function entitiesOf(batch: readonly CardTransaction[]): number {
   return entities.size;
 }
 
-/**
- * Counts socket writes to Redis and round trips: a round trip is a wait for a reply before writing more, so a batch
- * whose writes all precede its first reply is one, and each write after a reply (within the batch) starts another.
- */
-function countWrites(redis: Redis): { readonly count: number; readonly roundTrips: number; nextBatch(): void; restore(): void } {
-  const stream = (redis as unknown as { stream: NodeJS.EventEmitter & { write: (...args: unknown[]) => boolean } }).stream;
-  const original = stream.write;
-  let count = 0;
-  let roundTrips = 0;
-  let waiting = true; // a reply arrived since the last write: the next write starts a round trip
-  stream.write = function (this: unknown, ...args: unknown[]) {
-    count++;
-    if (waiting) roundTrips++;
-    waiting = false;
-    return original.apply(this, args);
-  };
-  const onData = () => void (waiting = true);
-  stream.prependListener('data', onData);
-  return {
-    get count() {
-      return count;
-    },
-    get roundTrips() {
-      return roundTrips;
-    },
-    nextBatch: () => void (waiting = true),
-    restore: () => {
-      stream.write = original;
-      stream.removeListener('data', onData);
-    },
-  };
-}
-
 async function deleteUnder(redis: Redis, prefix: string): Promise<number> {
   let cursor = '0';
   let deleted = 0;
@@ -140,7 +108,7 @@ async function main(): Promise<void> {
     for (let b = 0; b < WARMUP_BATCHES; b++) await store.applyBatch(stream.slice(b * BATCH, (b + 1) * BATCH));
     let entities = 0;
     const scriptCallsBefore = await evalshaCalls(redis);
-    const writes = countWrites(redis);
+    const writes = await countSocketWrites(redis);
     const redisCpuBefore = await redisCpuSeconds(redis);
     const nodeCpuBefore = process.cpuUsage();
     const started = process.hrtime.bigint();

@@ -14,7 +14,8 @@ import { createRedisStore } from '../../../src/state/redis-store';
 import type { FeatureStore } from '../../../src/state/store';
 import { Telemetry } from '../../../src/telemetry/events';
 import { CARD_A, CARD_B, HOUR, MINUTE, T0, label, txn } from '../../unit/state/builders';
-import { countSocketWrites, deleteKeysUnder, keysUnder, mixedStream, uniquePrefix } from './support';
+import { countSocketWrites } from '../../support/socket-writes';
+import { deleteKeysUnder, keysUnder, mixedStream, uniquePrefix } from './support';
 
 export interface ScenarioContext {
   /** A client the scenarios may share (they never close it). */

@@ -1,8 +1,9 @@
-/** Helpers of the state integration tests: the shared Redis, unique key prefixes, cleanup, socket-write counting. */
+/** Helpers of the state integration tests: the shared Redis, unique key prefixes, cleanup. */
 import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { CardTransaction } from '../../../src/contract/transaction';
 import { allKeysPattern } from '../../../src/state/keys';
+import { masters } from '../../support/socket-writes';
 import { CARD_A, T0, token } from '../../unit/state/builders';
 
 export function sharedRedisUrl(): string {
@@ -13,10 +14,6 @@ export function sharedRedisUrl(): string {
 
 export function uniquePrefix(test: string): string {
   return `test:${test}:${randomUUID().slice(0, 8)}:`;
-}
-
-function masters(redis: Redis | Cluster): Redis[] {
-  return (redis as Cluster).isCluster ? (redis as Cluster).nodes('master') : [redis as Redis];
 }
 
 export async function keysUnder(redis: Redis | Cluster, prefix: string): Promise<string[]> {
@@ -40,43 +37,6 @@ export async function deleteKeysUnder(redis: Redis | Cluster, prefix: string): P
  * Counts writes to the client's sockets. ioredis writes a whole pipeline with one socket write, so writes made
  * during a batch are its round trips (one per node in a cluster, sent together).
  */
-/**
- * Counts the socket writes to Redis (every master) from now on, and how many of them came before the first reply
- * arrived: a batch sent as one round trip writes everything before it reads anything.
- */
-export async function countSocketWrites(redis: Redis | Cluster): Promise<{ readonly count: number; readonly beforeFirstReply: number | undefined; restore(): void }> {
-  await redis.ping(); // connected: every master has its socket
-  const restores: Array<() => void> = [];
-  let count = 0;
-  let beforeFirstReply: number | undefined;
-  for (const node of masters(redis)) {
-    await node.ping();
-    const stream = (node as unknown as { stream: NodeJS.EventEmitter & { write: (...args: unknown[]) => boolean } }).stream;
-    const original = stream.write;
-    stream.write = function (this: unknown, ...args: unknown[]) {
-      count++;
-      return original.apply(this, args);
-    };
-    const onData = () => {
-      if (beforeFirstReply === undefined && count > 0) beforeFirstReply = count;
-    };
-    stream.prependListener('data', onData);
-    restores.push(() => {
-      stream.write = original;
-      stream.removeListener('data', onData);
-    });
-  }
-  return {
-    get count() {
-      return count;
-    },
-    get beforeFirstReply() {
-      return beforeFirstReply;
-    },
-    restore: () => restores.forEach((restore) => restore()),
-  };
-}
-
 /** A deterministic mixed stream: several cards sharing merchants, terminals, accounts, devices and IPs. */
 export function mixedStream(size: number, seed = 7, idPrefix = 'mix'): CardTransaction[] {
   let state = seed >>> 0;
