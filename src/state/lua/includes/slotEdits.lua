@@ -211,3 +211,12 @@ local function storeEdits(edit, key, layout, header, ttl, writes, n)
   if ttl then redis.call('PEXPIRE', key, ttl) end
   return false
 end
+
+-- The end of an entity's call: stores its edits, if any (storeEdits), and when a call of one transaction assembled
+-- the aggregates, replies with them whole (one string instead of a patch list: '' in place of the aggregates as read,
+-- and the string in place of the transaction's patches). `reply` as updateCardAt and updateEntityAt build it.
+local function storeCallEdits(edit, key, layout, header, ttl, writes, n, reply, count)
+  if not edit then return end
+  local stored = storeEdits(edit, key, layout, header, ttl, writes, n)
+  if stored and count == 1 then reply[1], reply[2][2] = '', stored end
+end

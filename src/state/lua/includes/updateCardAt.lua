@@ -196,11 +196,7 @@ local function updateCardAt(aggKey, placesKey, refsKey, lateness, horizon, ttl, 
     }
   end
 
-  if edit then
-    local stored = storeEdits(edit, aggKey, layout, header, refreshTtl and ttl, written, writtenCount)
-    -- A call of one transaction replies with an aggregate it assembled (one string instead of a patch list).
-    if stored and count == 1 then reply[1], reply[2][2] = '', stored end
-  end
+  storeCallEdits(edit, aggKey, layout, header, refreshTtl and ttl, written, writtenCount, reply, count)
   local placesExpiry = flushPlaces(places, placesKey, refreshTtl, ttl)
   if refreshTtl then
     if not placesExpiry then redis.call('PEXPIRE', placesKey, ttl) end -- the aggregates got theirs when stored

@@ -122,11 +122,7 @@ local function updateEntityAt(aggKey, seenKey, layoutName, lateness, ttl, count,
     reply[i + 2] = { code, patches, entries, pack('<d', cardLastSeen) }
   end
 
-  if edit then
-    local stored = storeEdits(edit, aggKey, layout, header, refreshTtl and ttl, written, writtenCount)
-    -- A call of one transaction replies with an aggregate it assembled (one string instead of a patch list).
-    if stored and count == 1 then reply[1], reply[2][2] = '', stored end
-  end
+  storeCallEdits(edit, aggKey, layout, header, refreshTtl and ttl, written, writtenCount, reply, count)
   -- The set is never empty after a call that counted something (its own id outlives the prune), and it expires
   -- with the aggregates: both get the same expiry in the same calls, so a set this call created comes with a new
   -- entity, whose first call refreshes the expiry.
