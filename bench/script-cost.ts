@@ -6,7 +6,7 @@
  *
  *   x2:<COMMAND>   every redis.call of that command made twice (the second's reply ignored; all are idempotent
  *                  or no-ops when repeated): the difference is what those calls cost
- *   no-reply       the reply not built (the client gets ''): what building and sending the reply costs
+ *   no-reply       the reply not built (the client gets no chunks): what building and sending the reply costs
  *
  *   npm run bench:script -- [--variant x2:SETRANGE] [--variant no-reply] [--rounds 2]
  *

@@ -30,7 +30,7 @@ export class LayoutMismatch {
   constructor(readonly script: string) {}
 }
 
-/** An updateBatch reply (one binary string: updateBatch-n.lua) and how far it has been read, entity by entity. */
+/** An updateBatch reply (its chunks joined: updateBatch-n.lua) and how far it has been read, entity by entity. */
 export class UpdateBatchReply {
   offset = 0;
   constructor(readonly bytes: Buffer) {}
@@ -208,8 +208,11 @@ export function sendUpdateBatch(client: Redis | Cluster, names: CommandNames, pa
 
 /** The reply of updateBatch-n.lua, to read entity by entity in call order with visitUpdateCard / visitUpdateEntity. */
 export function readUpdateBatch(reply: unknown): UpdateBatchReply {
-  if (!Buffer.isBuffer(reply)) throw new Error('updateBatch replied with something other than its binary string');
-  return new UpdateBatchReply(reply);
+  if (!Array.isArray(reply) || !reply.every((chunk) => Buffer.isBuffer(chunk))) {
+    throw new Error('updateBatch replied with something other than its binary chunks');
+  }
+  const chunks = reply as Buffer[];
+  return new UpdateBatchReply(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
 }
 
 // ---- recordCardLabel-2.lua ----

@@ -29,7 +29,7 @@
                         terminalId, merchantId ('' when absent)
             another:  ENTITY_EVENT_FORMAT (transaction fingerprint (8 bytes), eventTimeMs, amount), then the card
                         fingerprint
-  Reply:    one binary string (replyBuffer.lua; commands.ts readUpdateBatch), per entity, in order:
+  Reply:    binary strings to join (replyBuffer.lua; commands.ts readUpdateBatch), per entity, in order:
             '<B' 1 when its stored aggregates have another layout (nothing follows), else '<BHI4' 0, n and the length
             of the aggregates as read, those bytes ('' when none), then per transaction:
               '<BB' code and 0, '<H' patch count, then per patch '<HH' offset and length and the bytes, to apply in
@@ -57,4 +57,4 @@ while at < total do
   end
   at = at + 2 + count
 end
-return replyString()
+return replyChunks()
