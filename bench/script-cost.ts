@@ -10,7 +10,9 @@
  *
  *   npm run bench:script -- [--variant x2:SETRANGE] [--variant no-reply] [--rounds 2]
  *
- * Variants only measure: their state is deleted after each run. Node's side (encoding, decoding, features) is not
+ * It also reports, per variant, the Redis commands the script calls per transaction and what they cost by themselves
+ * (INFO commandstats): the floor of any script that makes the same calls. Variants only measure: their state is
+ * deleted after each run. Node's side (encoding, decoding, features) is not
  * counted here; bench:state measures both.
  */
 import { parseArgs } from 'node:util';
@@ -68,6 +70,16 @@ async function redisCpuSeconds(redis: Redis): Promise<number> {
   return Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1]);
 }
 
+/** Calls and CPU time (µs) of each command so far (INFO commandstats, server-wide), the script's own call left out. */
+async function commandCosts(redis: Redis): Promise<Map<string, { calls: number; micros: number }>> {
+  const costs = new Map<string, { calls: number; micros: number }>();
+  for (const match of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+    const name = (match[1] as string).toUpperCase();
+    if (name !== 'EVALSHA' && name !== 'INFO') costs.set(name, { calls: Number(match[2]), micros: Number(match[3]) });
+  }
+  return costs;
+}
+
 async function deleteUnder(redis: Redis, prefix: string): Promise<void> {
   let cursor = '0';
   do {
@@ -87,6 +99,7 @@ async function main(): Promise<void> {
   const stream = trafficStream((WARMUP_BATCHES + MEASURED_BATCHES) * BATCH);
   const batches = Array.from({ length: WARMUP_BATCHES + MEASURED_BATCHES }, (_, b) => stream.slice(b * BATCH, (b + 1) * BATCH));
   const results = new Map<string, number[]>();
+  const commandsOf = new Map<string, Array<{ command: string; calls: number; micros: number }>>();
   try {
     // Rounds alternate the variants, so a change in machine load shows as spread rather than as a difference.
     for (let round = 0; round < Number(values.rounds); round++) {
@@ -95,12 +108,21 @@ async function main(): Promise<void> {
         const prefix = `bench:script:${process.pid}:${round}:${name}:`;
         const calls = capturedCalls(batches, prefix);
         let before = 0;
+        let commandsBefore = new Map<string, { calls: number; micros: number }>();
         for (let b = 0; b < calls.length; b++) {
-          if (b === WARMUP_BATCHES) before = await redisCpuSeconds(redis);
+          if (b === WARMUP_BATCHES) [before, commandsBefore] = [await redisCpuSeconds(redis), await commandCosts(redis)];
           await Promise.all(calls[b].map((args) => redis.evalsha(sha, ...(args as [number, ...Args]))));
         }
-        const microsPerTx = (((await redisCpuSeconds(redis)) - before) * 1e6) / (MEASURED_BATCHES * BATCH);
+        const measured = MEASURED_BATCHES * BATCH;
+        const microsPerTx = (((await redisCpuSeconds(redis)) - before) * 1e6) / measured;
         results.set(name, [...(results.get(name) ?? []), microsPerTx]);
+        if (round === 0) {
+          const used = [...(await commandCosts(redis))].map(([command, { calls, micros }]) => {
+            const earlier = commandsBefore.get(command) ?? { calls: 0, micros: 0 };
+            return { command, calls: (calls - earlier.calls) / measured, micros: (micros - earlier.micros) / measured };
+          });
+          commandsOf.set(name, used.filter((c) => c.calls > 0).sort((a, b) => b.micros - a.micros));
+        }
         await deleteUnder(redis, prefix);
       }
     }
@@ -109,6 +131,14 @@ async function main(): Promise<void> {
   }
   console.log(`Redis CPU per transaction, updateBatch alone, batch ${BATCH}, ${MEASURED_BATCHES * BATCH} transactions per run (${redisUrl.replace(/\/\/[^@]*@/, '//')}):`);
   for (const [name, runs] of results) console.log(`  ${name.padEnd(14)} ${runs.map((us) => `${us.toFixed(1)} µs`).join('  ')}`);
+  // What the Redis commands the script calls cost by themselves (their execution as Redis times it, without the
+  // script's call into Redis or its own Lua work): the floor of any script making these calls.
+  for (const [name, commands] of commandsOf) {
+    const total = commands.reduce((sum, c) => sum + c.micros, 0);
+    const calls = commands.reduce((sum, c) => sum + c.calls, 0);
+    console.log(`  ${name}: its ${calls.toFixed(1)} Redis commands per transaction take ${total.toFixed(1)} µs by themselves (INFO commandstats, first round):`);
+    console.log(`    ${commands.map((c) => `${c.command} ${c.calls.toFixed(1)} x ${(c.micros / c.calls).toFixed(2)} µs`).join(', ')}`);
+  }
 }
 
 main().catch((error: unknown) => {
