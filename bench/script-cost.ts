@@ -12,8 +12,7 @@
  *
  * It also reports, per variant, the Redis commands the script calls per transaction and what they cost by themselves
  * (INFO commandstats): the floor of any script that makes the same calls. Variants only measure: their state is
- * deleted after each run. Node's side (encoding, decoding, features) is not
- * counted here; bench:state measures both.
+ * deleted after each run. Node's side (encoding, decoding, features) is not counted here; bench:state measures both.
  */
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
