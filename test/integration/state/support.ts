@@ -33,10 +33,6 @@ export async function deleteKeysUnder(redis: Redis | Cluster, prefix: string): P
   for (const key of await keysUnder(redis, prefix)) await redis.unlink(key);
 }
 
-/**
- * Counts writes to the client's sockets. ioredis writes a whole pipeline with one socket write, so writes made
- * during a batch are its round trips (one per node in a cluster, sent together).
- */
 /** A deterministic mixed stream: several cards sharing merchants, terminals, accounts, devices and IPs. */
 export function mixedStream(size: number, seed = 7, idPrefix = 'mix'): CardTransaction[] {
   let state = seed >>> 0;
