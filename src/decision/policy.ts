@@ -120,12 +120,6 @@ function weightOf(combination: Combination | undefined, ruleId: string): number 
   return combination !== undefined && Object.hasOwn(combination.ruleWeights, ruleId) ? combination.ruleWeights[ruleId] : undefined;
 }
 
-/** The model's score on the combination's scale; unchanged (to the bit) for a combination on the model's own scale. */
-function recalibrated(modelScore: number, combination: Combination): number {
-  if (combination.modelWeight === 1 && combination.intercept === 0) return modelScore;
-  return sigmoid(combination.modelWeight * logit(modelScore) + combination.intercept);
-}
-
 export function decide(input: DecisionInput, policy: DecisionPolicy): Decision {
   const { hits, modelScore, modelReasons } = input;
   if (modelScore !== undefined && !(modelScore >= 0 && modelScore <= 1)) {
@@ -137,7 +131,9 @@ export function decide(input: DecisionInput, policy: DecisionPolicy): Decision {
 
   let ruleScore = 0;
   let floor: DecisionAction = 'allow';
-  let logOdds = combination === undefined ? 0 : combination.modelWeight * logit(modelScore as number) + combination.intercept;
+  // The model's log-odds on the combination's scale; the fitted weights of the hits are added to them.
+  const modelLogOdds = combination === undefined ? 0 : combination.modelWeight * logit(modelScore as number) + combination.intercept;
+  let logOdds = modelLogOdds;
   let uncalibrated = 0;
   let fittedWeights = 0; // Σ w over the calibrated live hits
   const live: Array<{ hit: RuleHit; own: number }> = [];
@@ -156,8 +152,10 @@ export function decide(input: DecisionInput, policy: DecisionPolicy): Decision {
       live.push({ hit, own: sigmoid(baseLogOdds + weight) });
     }
   }
-  // The model's own score: re-calibrated by the combination, else as it came.
-  const modelOwn = modelScore === undefined ? undefined : combination === undefined ? modelScore : recalibrated(modelScore, combination);
+  // The model's own score: re-calibrated by the combination, else as it came (and as it came, to the bit, for a
+  // combination on the model's own scale).
+  const onModelScale = combination === undefined || (combination.modelWeight === 1 && combination.intercept === 0);
+  const modelOwn = modelScore === undefined ? undefined : onModelScale ? modelScore : sigmoid(modelLogOdds);
   // With no fitted rule weight to add, the model's own score as is: sigmoid(logit(p)) is p only up to rounding.
   const modelPart = combination === undefined ? (modelScore ?? 0) : fittedWeights === 0 ? (modelOwn as number) : sigmoid(logOdds);
   const score = orCombine(uncalibrated, modelPart);
