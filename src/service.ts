@@ -20,7 +20,8 @@ import { combinationDrift } from './decision/policy';
 import { Telemetry } from './telemetry/events';
 import { createLogger, type Logger } from './telemetry/logger';
 import { createMetrics } from './telemetry/metrics';
-import { RedisListMirror, createRulesHolder, liveRuleIds, type RulesHolder } from './rules';
+import { InMemoryListRegistry, RedisListMirror, createRulesHolder, liveRuleIds, type RulesHolder } from './rules';
+import { startCompromiseDetection, type CompromiseRuntime } from './compromise/runtime';
 import { createModelSlot, type ModelSlot } from './model/scorer';
 import { watchModelDirectory } from './model/watch';
 import { FEATURE_INDEX, FEATURE_NAMES } from './state/features';
@@ -116,9 +117,11 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
     const redis = hasRedis ? connectRedis(config) : undefined;
     if (redis) closers.push({ name: 'redis', close: () => void redis.disconnect() });
 
-    // Lists declared `external` in the rule file are Redis sets, mirrored in memory (rules evaluate synchronously).
+    // Lists declared `external` in the rule file are Redis sets, mirrored in memory (rules evaluate synchronously);
+    // without Redis they live in this process, where compromise detection adds the points it flags.
     const lists = redis ? new RedisListMirror({ redis, keyPrefix: config.redisKeyPrefix, logger, telemetry }) : undefined;
-    const rules: RulesHolder = await createRulesHolder({ file: resolve(config.rulesFile), featureIndex: FEATURE_INDEX, telemetry, logger, lists });
+    const localLists = redis ? undefined : new InMemoryListRegistry({ compromised_terminals: [], compromised_merchants: [] });
+    const rules: RulesHolder = await createRulesHolder({ file: resolve(config.rulesFile), featureIndex: FEATURE_INDEX, telemetry, logger, lists: lists ?? localLists });
     closers.push({ name: 'rules', close: () => rules.close() });
     // The model's rule weights were fitted against one rule set version: say so when the live rules differ (at start,
     // after a rules reload, after a model swap), so analysts know to refit (npm run train -- --calibrate).
@@ -177,6 +180,21 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       if (config.scoresTopic) decisionSink = kafkaDecisionSink(producer, config.scoresTopic);
     }
 
+    let compromise: CompromiseRuntime | undefined;
+    if (config.compromiseDetection) {
+      compromise = await startCompromiseDetection({
+        config,
+        redis,
+        features: store,
+        alerts: alertSink,
+        telemetry,
+        logger,
+        onListed: (list, id) => (lists ? void lists.refresh().catch(() => undefined) : localLists?.add(list, id)),
+      });
+      const running = compromise;
+      closers.push({ name: 'compromise', close: () => running.close() });
+    } else logger.info('COMPROMISE_DETECTION=false: no compromise detection');
+
     const scoring: ScoringDependencies = {
       store,
       rules: () => rules.current(),
@@ -187,6 +205,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       decisions: decisionSink,
       telemetry,
       now: Date.now,
+      compromise: compromise?.hooks,
     };
     const decoders = createMessageDecoders({ panHmacKey, defaultCurrency: config.defaultCurrency, maxMessageBytes: config.maxMessageBytes });
 
@@ -209,7 +228,9 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       if (decoded === undefined) return notABody;
       const outcomes = await store.recordLabels(decoded.accepted);
       for (const outcome of outcomes) telemetry.emit('state.label', { outcome: outcome.outcome });
-      return { status: 200, body: { labels: outcomes, rejected: decoded.rejected } };
+      const detected = await compromise?.detector.onLabels(decoded.accepted, outcomes);
+      const findings = detected ? { compromise: { points: detected.findings.length, cardsWarned: detected.warnings } } : {};
+      return { status: 200, body: { labels: outcomes, rejected: decoded.rejected, ...findings } };
     }
 
     async function scoreMessages(body: string): Promise<IngestResult> {
@@ -287,7 +308,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
         sessionTimeoutMs: config.kafkaSessionTimeoutMs,
         telemetry,
         logger,
-        handler: labelChunkHandler({ decoders, store, producer, dlqTopic: config.dlqTopic, telemetry }),
+        handler: labelChunkHandler({ decoders, store, detector: compromise?.detector, producer, dlqTopic: config.dlqTopic, telemetry }),
       });
       consumers.push(labels);
       closers.push({ name: 'labels-consumer', close: () => labels.stop() });

@@ -31,6 +31,9 @@ function checkCombinations(config: Config): Config {
     if (!config.kafkaSaslUsername) throw new ConfigError('KAFKA_SASL_USERNAME', `is required with KAFKA_SASL_MECHANISM=${config.kafkaSaslMechanism}`);
     if (!config.kafkaSaslPassword) throw new ConfigError('KAFKA_SASL_PASSWORD', `is required with KAFKA_SASL_MECHANISM=${config.kafkaSaslMechanism}`);
   }
+  if (config.compromiseRetentionDays < config.compromiseLookbackDays) {
+    throw new ConfigError('COMPROMISE_RETENTION_DAYS', `(${config.compromiseRetentionDays}) must be at least COMPROMISE_LOOKBACK_DAYS (${config.compromiseLookbackDays})`);
+  }
   if (config.blockThreshold < config.reviewThreshold) {
     throw new ConfigError('BLOCK_THRESHOLD', `(${config.blockThreshold}) must not be below REVIEW_THRESHOLD (${config.reviewThreshold})`);
   }

@@ -33,6 +33,16 @@ export const configFields = {
   rulesFile: str('RULES_FILE', 'rules/default.yaml', 'YAML rule set; watched and hot-reloaded.'),
   modelDir: str('MODEL_DIR', 'models/default', 'Directory of the TensorFlow.js model (model.json, weights.bin, metadata.json); `none` scores with rules only. Watched: a new model copied in, or a symlink swapped to one, is swapped in without a restart once it loads and validates (else the old one keeps scoring; `cardshield_model_reloads_total{result}`).'),
   alertSuppressionSeconds: int('ALERT_SUPPRESSION_SECONDS', 3600, 'A card yields at most one alert per this many seconds of event time, unless the action escalates (review → block).', 0, 30 * 86400),
+  // Compromise detection (src/compromise/)
+  compromiseDetection: bool('COMPROMISE_DETECTION', true, 'Find compromised points of purchase from confirmed fraud and warn the cards exposed there (card-at-risk and compromised-point alerts; features card.exposed, …).'),
+  compromiseLookbackDays: int('COMPROMISE_LOOKBACK_DAYS', 30, "A victim's visits count this many days before its first fraud.", 1, 90),
+  compromiseRetentionDays: int('COMPROMISE_RETENTION_DAYS', 60, 'Visits and victims are kept this many days: the look-back plus the time labels take to arrive.', 2, 400),
+  compromiseMaxWindowDays: int('COMPROMISE_MAX_WINDOW_DAYS', 31, 'Longest breach window the detector tries.', 1, 365),
+  compromiseMinVictims: int('COMPROMISE_MIN_VICTIMS', 3, 'Victims a finding needs inside its window.', 2, 1000),
+  compromiseAlarmP: num('COMPROMISE_ALARM_P', 1e-5, "Flag a point when its p-value (Poisson tail, corrected for the windows tried) is at or below this; 1e-5 gave 0.1 false point alerts per week per 10,000 points in the simulator's study (README).", 1e-30, 0.5),
+  compromiseReissueP: num('COMPROMISE_REISSUE_P', 1e-9, "Recommend reissuing an exposed card when its point's p-value is at or below this; monitor above.", 1e-300, 0.5),
+  compromiseSuspectWeight: num('COMPROMISE_SUSPECT_WEIGHT', 0.5, 'How much a card the service itself blocked counts as a victim until a label decides; 0 ignores block decisions.', 0, 1),
+  compromiseMinFraudShare: num('COMPROMISE_MIN_FRAUD_SHARE', 0.2, "Fraud at the point itself needs at least this share of the point's cards in the window defrauded there.", 0, 1),
   // Service
   httpPort: int('HTTP_PORT', 8080, 'Port of health, readiness, metrics and the HTTP API.', 0, 65535),
   logLevel: oneOf('LOG_LEVEL', 'info', 'Least severe level that is logged (JSON lines on stdout).', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const),

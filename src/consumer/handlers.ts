@@ -2,6 +2,7 @@
  * The chunk handlers the batch consumer runs: raw messages in, every side effect acknowledged out. Invalid messages
  * go to the dead-letter topic in the same awaited step as the alerts, so a chunk is either wholly done or redone.
  */
+import type { CompromiseDetector } from '../compromise/detector';
 import type { CardLabel, CardTransaction } from '../contract/transaction';
 import type { OutgoingMessage, TopicProducer } from '../kafka/client';
 import type { MessageDecoders } from '../scoring/ingest';
@@ -54,6 +55,8 @@ export function transactionChunkHandler(deps: {
 export function labelChunkHandler(deps: {
   decoders: MessageDecoders;
   store: FeatureStore;
+  /** Compromise detection runs on the labels once the state has them; its alerts are acknowledged before the commit. */
+  detector?: CompromiseDetector;
   producer: TopicProducer;
   dlqTopic: string;
   telemetry: Telemetry;
@@ -62,5 +65,8 @@ export function labelChunkHandler(deps: {
     const { valid, deadLetters } = split<CardLabel>(messages, (bytes) => deps.decoders.label(bytes), deps.telemetry);
     const [outcomes] = await Promise.all([deps.store.recordLabels(valid), deps.producer.send(deps.dlqTopic, deadLetters)]);
     for (const outcome of outcomes) deps.telemetry.emit('state.label', { outcome: outcome.outcome });
+    // A redelivered chunk finds its labels 'duplicate' and runs detection again: it is idempotent, and a crash may
+    // have stopped the first run between its alerts and its marks.
+    if (deps.detector !== undefined && valid.length > 0) await deps.detector.onLabels(valid, outcomes);
   };
 }

@@ -80,7 +80,39 @@ export const AlertV1 = Type.Object(
     action: Action,
     reasons: Type.Array(Reason),
     model: Type.Optional(Type.Object({ version: Type.String(), score: Type.Number({ minimum: 0, maximum: 1 }) })),
-    rulesVersion: Type.String(),
+    rulesVersion: Type.String({ description: 'The rule set version (transaction alerts) or the compromise detector version (compromise-…) that produced the alert.' }),
+    // ---- compromise detection (card-at-risk and compromised-point alerts); additive, absent on transaction alerts
+    point: Type.Optional(
+      Type.Object(
+        { kind: stringEnum(['terminal', 'merchant'] as const), id: Type.String() },
+        { description: 'The point of purchase found compromised (compromised-point) or where the card was exposed (card-at-risk).' },
+      ),
+    ),
+    shape: Type.Optional(
+      stringEnum(['common-point', 'fraud-at-point'] as const, 'common-point: victims shared the point before their fraud (a breach there); fraud-at-point: the fraud happened at the point itself.'),
+    ),
+    window: Type.Optional(
+      Type.Object(
+        { from: timestamp('Start of the estimated breach window.'), until: timestamp('End of the estimated breach window.') },
+        { description: 'Estimated breach window, from the victims’ visits.' },
+      ),
+    ),
+    evidence: Type.Optional(
+      Type.Object(
+        {
+          victims: Type.Number({ description: 'Victims (or fraud transactions) inside the window; suspected victims count by their weight.' }),
+          visitors: Type.Integer({ description: 'Distinct cards (or transactions) seen at the point inside the window.' }),
+          expected: Type.Number({ description: 'Victims expected there at the base rate of all cards.' }),
+          pValue: Type.Number({ minimum: 0, maximum: 1, description: 'P(at least this many victims | the point is ordinary), Poisson, corrected for the windows tried.' }),
+        },
+        { description: 'The numbers behind the finding.' },
+      ),
+    ),
+    findingId: Type.Optional(Type.String({ description: 'Stable across a point’s updated compromised-point alerts and the card-at-risk alerts they raise.' })),
+    revision: Type.Optional(Type.Integer({ minimum: 1, description: 'compromised-point: 1 for the first alert of a finding, +1 for each update.' })),
+    supersedes: Type.Optional(Type.String({ description: 'compromised-point: the alertId this update replaces.' })),
+    exposedAt: Type.Optional(timestamp('card-at-risk: when the card was at the point, inside the window.')),
+    recommendation: Type.Optional(stringEnum(['reissue', 'monitor'] as const, 'card-at-risk: what the issuer should do with the card.')),
   },
   {
     $id: 'https://card-shield.dev/schemas/alert.v1.json',

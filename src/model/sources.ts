@@ -63,7 +63,7 @@ export interface SourceOptions {
   report?: SourceReport;
 }
 
-async function* lines(path: string): AsyncGenerator<[number, string]> {
+export async function* lines(path: string): AsyncGenerator<[number, string]> {
   const reader = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
   let number = 0;
   for await (const line of reader) {

@@ -243,7 +243,11 @@ function compileLists(raw: unknown, options: CompileOptions, fail: ListFail): Ma
     }
     const listKind = kind as ListKind;
     const sources = (['values', 'file', 'external'] as const).filter((key) => spec[key] !== undefined);
-    if (sources.length !== 1) failHere(undefined, `give exactly one of values, file or external: true (found ${sources.length === 0 ? 'none' : sources.join(', ')})`);
+    // `file` with `external: true`: the file's entries (investigations) plus what the registry supplies (detection).
+    const fileAndExternal = sources.length === 2 && spec.file !== undefined && spec.external !== undefined;
+    if (sources.length !== 1 && !fileAndExternal) {
+      failHere(undefined, `give exactly one of values, file or external: true, or file with external: true (found ${sources.length === 0 ? 'none' : sources.join(', ')})`);
+    }
     if (spec.description !== undefined && typeof spec.description !== 'string') failHere('description', 'must be text');
     let members: ListMembership;
     let source: DeclaredList['source'];
@@ -264,6 +268,15 @@ function compileLists(raw: unknown, options: CompileOptions, fail: ListFail): Ma
       const entries = parseListText(text).map((entry, i) => listEntry(listKind, entry, (problem) => failHere('file', `${file} entry ${i + 1} ${problem}`)));
       members = new Set(entries);
       source = 'file';
+      if (fileAndExternal) {
+        if (spec.external !== true) failHere('external', 'must be true (or remove it)');
+        // Without a registry (offline tools) the file alone serves; with one, both.
+        const supplied = options.lists?.get(name);
+        if (supplied !== undefined) {
+          members = unionOf(members as Set<string>, supplied);
+          source = 'file+external';
+        }
+      }
     } else {
       if (spec.external !== true) failHere('external', 'must be true (or remove it and give values or file)');
       const supplied = options.lists?.get(name);
@@ -274,6 +287,16 @@ function compileLists(raw: unknown, options: CompileOptions, fail: ListFail): Ma
     lists.set(name, { name, kind: listKind, source, members });
   }
   return lists;
+}
+
+/** Members of a file list and of a live external one; the external one is read at each test (it changes underneath). */
+function unionOf(file: ReadonlySet<string>, external: ListMembership): ListMembership {
+  return {
+    has: (value) => file.has(value) || external.has(value),
+    get size() {
+      return file.size + external.size;
+    },
+  };
 }
 
 function listEntry(kind: ListKind, value: unknown, fail: (problem: string) => never): string {

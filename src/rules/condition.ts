@@ -40,7 +40,7 @@ export interface ValueRef {
 export interface DeclaredList {
   name: string;
   kind: ListKind;
-  source: 'inline' | 'file' | 'external';
+  source: 'inline' | 'file' | 'external' | 'file+external';
   members: ListMembership;
 }
 

@@ -12,6 +12,9 @@ import type { AlertSink, DecisionRecord, DecisionSink } from '../alerts/sinks';
 import { decide, type Decision, type DecisionPolicy } from '../decision/policy';
 import type { ModelScorer } from '../model/scorer';
 import type { RuleHit, RuleSet } from '../rules';
+import type { Suspect } from '../compromise/detector';
+import type { ExposureIndex } from '../compromise/exposures';
+import type { CompromiseStore } from '../compromise/store';
 import type { FeatureStore } from '../state/store';
 import type { Telemetry } from '../telemetry/events';
 
@@ -30,6 +33,17 @@ export interface ScoringDependencies {
   now(): number;
   /** How many model-feature reasons an alert carries. */
   modelReasons?: number;
+  /** Compromise detection's part of the transaction path; absent when it is switched off. */
+  compromise?: CompromiseHooks;
+}
+
+export interface CompromiseHooks {
+  /** Each transaction's visits are logged beside the state round trip (in parallel: no added latency). */
+  visits: Pick<CompromiseStore, 'recordVisits'>;
+  /** The cards warned so far: features card.exposed, card.days_since_exposure, card.exposure_evidence. */
+  exposures: ExposureIndex;
+  /** Cards the service blocks are weak evidence for the detector; absent when that is switched off. */
+  suspects?: { add(suspects: readonly Suspect[]): Promise<void> };
 }
 
 export interface ScoredTransaction {
@@ -48,10 +62,11 @@ export interface ScoredTransaction {
 export async function scoreChunk(deps: ScoringDependencies, txns: readonly CardTransaction[]): Promise<ScoredTransaction[]> {
   if (txns.length === 0) return [];
   const started = performance.now();
-  const applied = await deps.store.applyBatch(txns);
+  const [applied] = await Promise.all([deps.store.applyBatch(txns), deps.compromise?.visits.recordVisits(txns)]);
   const ruleSet = deps.rules();
   const model = deps.model();
   const features = applied.map((a) => a.features);
+  deps.compromise?.exposures.annotate(txns, features);
   const modelScores = model ? model.scoreBatch(features) : undefined;
   // The model's fitted combination with the rules (policy step 2) travels with the model, so a hot swap swaps both.
   const combination = model?.metadata.combination;
@@ -93,9 +108,12 @@ export async function scoreChunk(deps: ScoringDependencies, txns: readonly CardT
     else toPublish.push(s.alert!);
   });
 
+  const suspects = deps.compromise?.suspects;
+  const blocked = suspects ? scored.filter((s) => s.decision.action === 'block' && !s.duplicate).map((s) => ({ cardToken: s.txn.cardToken, eventTimeMs: s.txn.eventTimeMs })) : [];
   await Promise.all([
     deps.alerts.publish(toPublish),
     deps.decisions ? deps.decisions.publish(scored.map((s) => decisionRecord(s, ruleSet.version, model?.version))) : undefined,
+    blocked.length > 0 ? suspects!.add(blocked) : undefined,
   ]);
 
   emitTelemetry(deps, scored, toPublish, candidates.length - toPublish.length, (performance.now() - started) / 1000);

@@ -18,6 +18,12 @@ export interface CompromiseOptions {
   /** Shortest and longest breach window, days. */
   breachMinDays: number;
   breachMaxDays: number;
+  /**
+   * A breach steals at most a number of cards drawn from [breachMinCards, breachMaxCards] and ends when it has them
+   * (FICO counted ~185–200 cards per skimming event in 2022–23), or when its window ends.
+   */
+  breachMinCards: number;
+  breachMaxCards: number;
 }
 
 export interface LabelOptions {
@@ -73,6 +79,8 @@ export const DEFAULT_COMPROMISE: Readonly<CompromiseOptions> = {
   exploitDelaySigma: 0.6,
   breachMinDays: 3,
   breachMaxDays: 21,
+  breachMinCards: 100,
+  breachMaxCards: 300,
 };
 
 export const DEFAULT_LABELS: Readonly<LabelOptions> = {
@@ -116,6 +124,7 @@ export function resolveSimOptions(input: SimOptionsInput = {}): SimOptions {
   }
   check(c.exploitDelaySigma >= 0 && c.exploitDelaySigma <= 3 && l.delaySigma >= 0 && l.delaySigma <= 3, 'delay sigma', 'must be from 0 to 3');
   check(c.breachMinDays >= 1 && c.breachMaxDays >= c.breachMinDays, 'breach window', 'needs 1 <= breachMinDays <= breachMaxDays');
+  check(Number.isInteger(c.breachMinCards) && c.breachMinCards >= 1 && c.breachMaxCards >= c.breachMinCards, 'breach cards', 'needs whole numbers 1 <= breachMinCards <= breachMaxCards');
   return options;
 }
 

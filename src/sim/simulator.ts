@@ -152,6 +152,8 @@ interface Breach {
   point: CompromisedPoint;
   place: Place;
   captured: Set<number>;
+  /** The breach ends once it has stolen this many cards (a skimmer removed, a web skimmer found). */
+  maxCards: number;
 }
 
 interface RoguePoint {
@@ -276,7 +278,7 @@ class Engine {
         fromMs,
         untilMs: fromMs + lengthMs,
       };
-      const breach: Breach = { point, place, captured: new Set() };
+      const breach: Breach = { point, place, captured: new Set(), maxCards: rng.int(compromise.breachMinCards, compromise.breachMaxCards) };
       this.breachAt.set(place.index, breach);
       this.pointOnPlace[place.index] = POINT_BREACHED;
       this.compromisedPoints.push(point);
@@ -599,6 +601,8 @@ class Engine {
     const { captureShare, exploitShare, exploitDelayMedianDays, exploitDelaySigma } = this.options.compromise;
     if (!this.rng.chance(captureShare)) return;
     breach.captured.add(card);
+    // Its last theft ends the breach: the truth's window is when cards were actually stolen.
+    if (breach.captured.size >= breach.maxCards) point.untilMs = atMs + MINUTE_MS;
     event.exposedTo = point.pointId;
     this.stats.cardsExposed++;
     if (this.rng.chance(exploitShare)) {

@@ -97,6 +97,11 @@ const CATALOG = [
   ...acceptorFeatures('merchant'),
   ...clientFeatures('device'),
   ...clientFeatures('ip'),
+  // Filled after the state round trip from compromise detection's warnings (src/compromise/exposures.ts); the
+  // stores leave them 0.
+  ['card.exposed', '1 when compromise detection had warned this card (it was at a point later found compromised, inside the breach window) before this transaction; 0 otherwise.'],
+  ['card.days_since_exposure', 'Days from the card’s visit to that point to this transaction; 0 when not exposed.'],
+  ['card.exposure_evidence', '−log10 of the point’s p-value (capped at 50): how sure the finding is; 0 when not exposed.'],
 ] as const;
 
 export type FeatureName = (typeof CATALOG)[number][0];

@@ -73,3 +73,48 @@ export function hashSlot(key: string): number {
   }
   return crc16(Buffer.from(key, 'utf8')) % 16384;
 }
+
+// ---- Compromise detection (src/compromise/redis-store.ts). Per-point keys share the point's hash tag, so one
+// point's log, victims, finding and warned set live in one slot; the global sets have a tag each.
+
+/** A point's visit log of one UTC day, and the rest of what detection keeps per point. */
+export function compromisePointKeys(prefix: string, point: string) {
+  const base = `${prefix}{cpp:${point}}`;
+  return {
+    visitsOfDay: (day: number) => `${base}:v:${day}`,
+    victims: `${base}:victims`,
+    frauds: `${base}:frauds`,
+    finding: `${base}:finding`,
+    warned: `${base}:warned`,
+  };
+}
+
+/** A card's own visit log of one epoch (where it was: the points of a victim's look-back); in the card's slot. */
+export function compromiseCardVisitsKey(prefix: string, cardToken: string, epoch: number): string {
+  return `${tag(prefix, 'card', cardToken)}:cpp:${epoch}`;
+}
+
+/** Visitor id → card token for the cards seen in one epoch, by the id's first two hex digits (256 hashes an epoch). */
+export function compromiseDirectoryKey(prefix: string, visitor: string, epoch: number): string {
+  return `${prefix}{cpp:dir:${visitor.slice(0, 2)}}:${epoch}`;
+}
+
+/** Point hash → point key: the card logs name points by a 6-byte hash. */
+export function compromisePointNamesKey(prefix: string, hash: string): string {
+  return `${prefix}{cpp:names:${hash.slice(0, 2)}}`;
+}
+
+export function compromiseGlobalKeys(prefix: string) {
+  return {
+    /** HyperLogLog of the cards seen on a UTC day (one slot, so PFCOUNT can merge days). */
+    activeOfDay: (day: number) => `${prefix}{cpp:active}:${day}`,
+    /** Victim records by card token. */
+    victims: `${prefix}{cpp:victims}`,
+    /** Victims by first fraud time (score). */
+    victimsByFirstFraud: `${prefix}{cpp:victims}:first`,
+    /** The exposures feed (a stream) every instance's ExposureIndex follows. */
+    exposures: `${prefix}{cpp:exposures}`,
+    /** Cards the service itself blocked, waiting for the detector (score: event time). */
+    suspects: `${prefix}{cpp:suspects}`,
+  };
+}

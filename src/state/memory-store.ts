@@ -13,6 +13,7 @@ import { LAYOUT_OF, LINKED_KINDS, cardEventOf, entityEventOf, linkedIdOf, type L
 import { computeFeatures, type TransactionUpdates } from './features';
 import { LAYOUTS, NO_TIME, readHeader, type Layout } from './layout';
 import { STATE_HORIZON_MS, resolveOptions, stateTtlMs, type StateOptions } from './options';
+import { historyEntry } from './history';
 import type { AppliedTransaction, FeatureStore, LabelOutcome } from './store';
 import { labelOutcomeOf, reportUpdates } from './store-telemetry';
 import {
@@ -107,6 +108,11 @@ export function createMemoryStore(options: Partial<StateOptions> & { telemetry?:
     },
     async recordLabels(labels) {
       return labels.map(recordOne);
+    },
+    async cardHistory(cardToken) {
+      const card = cards.get(cardToken);
+      if (card === undefined) return [];
+      return [...card.references].map(([fingerprint, reference]) => historyEntry(Buffer.from(fingerprint, 'latin1'), reference));
     },
     async ping() {},
     async close() {

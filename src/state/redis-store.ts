@@ -27,7 +27,8 @@ import { FEATURES, setCardFeatures, setLinkedFeatures } from './features';
 import { cardKeys, entityKeys, hashSlot } from './keys';
 import { STATE_HORIZON_MS, resolveOptions, stateTtlMs, type StateOptions } from './options';
 import { defineStateCommands } from './scripts';
-import type { AppliedTransaction, FeatureStore, LabelOutcome } from './store';
+import { decodeReference, historyEntry } from './history';
+import type { AppliedTransaction, CardHistoryEntry, FeatureStore, LabelOutcome } from './store';
 import { toStateError } from './redis-errors';
 import { labelOutcomeOf, reportUpdate } from './store-telemetry';
 import type { CardLabelUpdate } from './twin';
@@ -254,9 +255,18 @@ export function createRedisStore(redis: Redis | Cluster, options: RedisStoreOpti
     });
   }
 
+  async function cardHistory(cardToken: string): Promise<CardHistoryEntry[]> {
+    // callBuffer: the hash's field names are 8 raw bytes, which the string-keyed HGETALL reply would mangle.
+    const flat = (await guarded('cardHistory', () => redis.callBuffer('HGETALL', cardKeys(prefix, cardToken).references))) as Buffer[];
+    const entries: CardHistoryEntry[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) entries.push(historyEntry(flat[i], decodeReference(flat[i + 1])));
+    return entries;
+  }
+
   return {
     applyBatch,
     recordLabels,
+    cardHistory,
     async ping() {
       await guarded('ping', () => redis.ping());
     },

@@ -21,11 +21,26 @@ export interface LabelOutcome {
   outcome: 'applied' | 'duplicate' | 'unknown_transaction' | 'changed';
 }
 
+/** One of the card's recent transactions, as the references labels resolve against keep it (minute precision). */
+export interface CardHistoryEntry {
+  /** transactionFingerprint(transactionId), hex. */
+  fingerprint: string;
+  atMs: number;
+  label?: 'fraud' | 'genuine';
+  terminalId?: string;
+  merchantId?: string;
+}
+
 export interface FeatureStore {
   /** Idempotent by transactionId; one pipelined Redis round trip per call; results in input order; per-card order preserved. */
   applyBatch(txns: readonly CardTransaction[]): Promise<AppliedTransaction[]>;
   /** Idempotent; labels move the fraud counts of the transaction's terminal and merchant (two round trips). */
   recordLabels(labels: readonly CardLabel[]): Promise<LabelOutcome[]>;
+  /**
+   * The card's transactions within STATE_HORIZON_MS of its newest, with the labels recorded on them (compromise
+   * detection reads a victim's places from here; nothing extra is stored for it). Order not specified.
+   */
+  cardHistory(cardToken: string): Promise<CardHistoryEntry[]>;
   /** Readiness: resolves when the store can serve, throws StateUnavailableError when it cannot. */
   ping(): Promise<void>;
   /** Releases what the store holds. A Redis store leaves the client to its owner (who created it with connectRedis). */

@@ -27,6 +27,11 @@ export interface TelemetryEvents {
   'rules.reload_rejected': { error: string };
   'model.loaded': { version: string; backend: string };
   'model.reload_rejected': { error: string };
+  // compromise detection
+  'compromise.label_ignored': { reason: string };
+  'compromise.point_flagged': { shape: string; kind: string; latencySeconds: number };
+  'compromise.cards_warned': { count: number; recommendation: string };
+  'compromise.evaluated': { points: number; seconds: number };
   // alerts
   'alerts.published': { type: string; action: string; count: number };
   'alerts.suppressed': { count: number };

@@ -55,7 +55,25 @@ export function createMetrics(telemetry: Telemetry, options: { prefix?: string; 
   const suppressed = new Counter({ name: `${p}alerts_suppressed_total`, help: 'Alerts withheld because the card was alerted in the suppression period.', registers: r });
   const eventToAlert = new Histogram({ name: `${p}event_to_alert_seconds`, help: 'Event time of a transaction to the broker’s acknowledgement of its alert.', buckets: EVENT_AGE_BUCKETS, registers: r });
 
+  const pointsFlagged = new Counter({ name: `${p}compromise_points_flagged_total`, help: 'Points of purchase found compromised (first alert of a finding), by shape and kind.', labelNames: ['shape', 'kind'], registers: r });
+  const cardsWarned = new Counter({ name: `${p}compromise_cards_warned_total`, help: 'Card-at-risk alerts published, by recommendation.', labelNames: ['recommendation'], registers: r });
+  const detectionLatency = new Histogram({
+    name: `${p}compromise_detection_latency_seconds`,
+    help: 'From the start of a breach window (its first victim visit) to the finding, in event time.',
+    buckets: exponentialBuckets(3600, 2, 12),
+    registers: r,
+  });
+  const labelsIgnored = new Counter({ name: `${p}compromise_labels_ignored_total`, help: 'Labels compromise detection could not use (they name no transaction the state keeps), by reason.', labelNames: ['reason'], registers: r });
+  const evaluationSeconds = new Histogram({ name: `${p}compromise_evaluation_seconds`, help: 'Time to evaluate the points one chunk of labels touched.', buckets: FAST_BUCKETS, registers: r });
+
   const off = [
+    telemetry.on('compromise.point_flagged', (e) => {
+      pointsFlagged.inc({ shape: e.shape, kind: e.kind });
+      detectionLatency.observe(e.latencySeconds);
+    }),
+    telemetry.on('compromise.cards_warned', (e) => cardsWarned.inc({ recommendation: e.recommendation }, e.count)),
+    telemetry.on('compromise.label_ignored', (e) => labelsIgnored.inc({ reason: e.reason })),
+    telemetry.on('compromise.evaluated', (e) => evaluationSeconds.observe(e.seconds)),
     telemetry.on('consumer.batch', (e) => {
       consumed.inc({ topic: e.topic }, e.size);
       batchSize.observe(e.size);

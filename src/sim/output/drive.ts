@@ -95,7 +95,6 @@ export async function drive(simulation: Simulation, options: DriveOptions): Prom
   // `writeLine` returns a promise only under backpressure; awaiting only then keeps millions of lines off the
   // microtask queue.
   let wait: Promise<void> | undefined;
-  if (truthFile !== undefined) for (const point of simulation.compromisedPoints) if ((wait = truthFile.writeLine(pointTruthLine(point)))) await wait;
 
   for (const event of simulation) {
     const line = wireLine(event);
@@ -131,6 +130,8 @@ export async function drive(simulation: Simulation, options: DriveOptions): Prom
   }
   if (inBatch > 0) await sendBatch();
   if (inFlight !== undefined) await inFlight;
+  // Points last: a breach's window ends when it has stolen its cards, which only the run itself tells.
+  if (truthFile !== undefined) for (const point of simulation.compromisedPoints) if ((wait = truthFile.writeLine(pointTruthLine(point)))) await wait;
   await Promise.all([transactionsFile?.close(), labelsFile?.close(), truthFile?.close()]);
   const elapsedMs = now() - startedAt;
   options.onProgress?.({ transactions, labels, simTimeMs, elapsedMs });

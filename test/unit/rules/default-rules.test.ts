@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CardTransaction } from '../../../src/contract/transaction';
-import { compileRuleSet, type RuleSet } from '../../../src/rules';
+import { InMemoryListRegistry, compileRuleSet, type RuleSet } from '../../../src/rules';
 import { CARD_TOKEN, FEATURE_INDEX, features, txn } from './fixtures';
 
 const rulesDirectory = join(__dirname, '..', '..', '..', 'rules');
@@ -112,6 +112,12 @@ const cases: Record<string, { positive: Case; negative: Case; message?: string }
     positive: { txn: { merchantId: COMPROMISED_MERCHANT } },
     negative: { txn: { merchantId: 'm-grocery' } },
   },
+  exposed_card_risky_use: {
+    positive: { features: { 'card.exposed': 1, 'card.days_since_exposure': 12, 'card.exposure_evidence': 9 }, txn: cnp },
+    // The same exposed card buying groceries with its chip at home is what its owner does.
+    negative: { features: { 'card.exposed': 1, 'card.days_since_exposure': 12, 'card.exposure_evidence': 9 } },
+    message: 'card exposed at a compromised point 12 days ago (evidence 9), now used by ecom in KZ',
+  },
   blocked_card: {
     positive: { txn: { cardToken: BLOCKED_CARD } },
     negative: { txn: { cardToken: CARD_TOKEN } },
@@ -137,6 +143,21 @@ describe('the default rule library (rules/default.yaml)', () => {
 
   it('has a positive and a negative case here for every rule it ships', () => {
     expect(Object.keys(cases).sort()).toEqual(ruleSet.rules.map((r) => r.id).sort());
+  });
+
+  it('adds the points compromise detection flags to the investigations in the list files', () => {
+    const detected = new InMemoryListRegistry({ compromised_terminals: [], compromised_merchants: [] });
+    const live = compileRuleSet(readFileSync(join(rulesDirectory, 'default.yaml'), 'utf8'), {
+      featureIndex: FEATURE_INDEX,
+      sourceName: 'rules/default.yaml',
+      lists: detected,
+      readListFile: (path) => `${readFileSync(join(rulesDirectory, path), 'utf8')}\n${testEntries[path] ?? ''}\n`,
+    });
+    const at = (terminalId: string) => live.evaluate(txn({ terminalId }), features()).map((h) => h.ruleId);
+    expect(at('t-found-1')).not.toContain('compromised_terminal');
+    detected.add('compromised_terminals', 't-found-1');
+    expect(at('t-found-1')).toContain('compromised_terminal');
+    expect(at(COMPROMISED_TERMINAL)).toContain('compromised_terminal');
   });
 
   it('leaves an ordinary purchase alone', () => {
