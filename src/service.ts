@@ -156,7 +156,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       suppressor = createRedisSuppressor(redis, { keyPrefix: config.redisKeyPrefix, periodMs: suppressionMs });
       logger.info({ redis: config.redisClusterNodes.length > 0 ? 'cluster' : 'single' }, 'state in Redis');
     } else {
-      store = createMemoryStore();
+      store = createMemoryStore({ telemetry });
       suppressor = createMemorySuppressor(suppressionMs);
       logger.warn('state lives in memory: it is lost on exit and not shared between processes (embedded mode)');
     }
@@ -227,7 +227,6 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       const decoded = decodeBody(body, (line) => decoders.label(line));
       if (decoded === undefined) return notABody;
       const outcomes = await store.recordLabels(decoded.accepted);
-      for (const outcome of outcomes) telemetry.emit('state.label', { outcome: outcome.outcome });
       const detected = await compromise?.detector.onLabels(decoded.accepted, outcomes);
       const findings = detected ? { compromise: { points: detected.findings.length, cardsWarned: detected.warnings } } : {};
       return { status: 200, body: { labels: outcomes, rejected: decoded.rejected, ...findings } };

@@ -130,8 +130,9 @@ export class CompromiseDetector {
     });
     const touched = { victims: new Set<PointKey>(), frauds: new Set<PointKey>() };
     for (const token of cards) await this.refreshVictim(token, touched);
-    if (cards.size === 0) return { evaluated: 0, findings: [], warnings: 0, ignored };
-    return { ...(await this.evaluate(touched, clock)), ignored };
+    const summary = cards.size === 0 ? { evaluated: 0, findings: [], warnings: 0, ignored } : { ...(await this.evaluate(touched, clock)), ignored };
+    this.deps.telemetry.emit('compromise.labels', { labels: labels.length, ignored, findings: summary.findings.length, warnings: summary.warnings });
+    return summary;
   }
 
   /** Cards the service itself blocked: victims of `suspectWeight` until a label confirms or clears them. */

@@ -85,7 +85,10 @@ export class ExposureIndex {
         else if (!list.some((e) => e.point === exposure.point)) list.push(exposure);
       }
       added += exposures.length;
-      if (exposures.length < PAGE) return added;
+      if (exposures.length < PAGE) {
+        if (added > 0) this.options.telemetry?.emit('compromise.exposures_loaded', { added, cards: this.byCard.size });
+        return added;
+      }
     }
   }
 }

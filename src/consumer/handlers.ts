@@ -63,8 +63,8 @@ export function labelChunkHandler(deps: {
 }): ChunkHandler {
   return async (messages) => {
     const { valid, deadLetters } = split<CardLabel>(messages, (bytes) => deps.decoders.label(bytes), deps.telemetry);
+    // The store reports each label's outcome itself ('state.label').
     const [outcomes] = await Promise.all([deps.store.recordLabels(valid), deps.producer.send(deps.dlqTopic, deadLetters)]);
-    for (const outcome of outcomes) deps.telemetry.emit('state.label', { outcome: outcome.outcome });
     // A redelivered chunk finds its labels 'duplicate' and runs detection again: it is idempotent, and a crash may
     // have stopped the first run between its alerts and its marks.
     if (deps.detector !== undefined && valid.length > 0) await deps.detector.onLabels(valid, outcomes);

@@ -29,9 +29,12 @@ export interface TelemetryEvents {
   'model.reload_rejected': { error: string };
   // compromise detection
   'compromise.label_ignored': { reason: string };
+  /** A chunk of labels went through detection (emitted once it is done, alerts acknowledged). */
+  'compromise.labels': { labels: number; ignored: number; findings: number; warnings: number };
   'compromise.point_flagged': { shape: string; kind: string; latencySeconds: number };
   'compromise.cards_warned': { count: number; recommendation: string };
   'compromise.evaluated': { points: number; seconds: number };
+  'compromise.exposures_loaded': { added: number; cards: number };
   // alerts
   'alerts.published': { type: string; action: string; count: number };
   'alerts.suppressed': { count: number };
