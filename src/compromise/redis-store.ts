@@ -5,14 +5,18 @@
  * own tag; commands are sent one by one (ioredis pipelines them on the connection) so each goes to its own slot.
  *
  * Sizes (what `npm run bench:compromise -- --redis` measures): a visit costs 12 bytes in the point's day log for its
- * terminal and 12 for its merchant (8-byte visitor id + 4-byte minute) and 16 in the card's log (minute + 6-byte
- * hashes of terminal and merchant); a card costs one directory entry per 28-day epoch it is active in.
+ * terminal and 12 for its merchant (8-byte visitor id + 4-byte minute) and 16 in the card's 28-day log (minute +
+ * 6-byte hashes of terminal and merchant); a card costs one directory entry per 28-day epoch it is active in, and
+ * every log is a key of its own (Redis's ~90 bytes of overhead a key are most of the cost for quiet cards).
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
 import type { CardTransaction } from '../contract/transaction';
 import { toStateError } from '../state/redis-errors';
 import {
+  hashSlot,
   compromiseCardVisitsKey,
   compromiseDirectoryKey,
   compromiseGlobalKeys,
@@ -46,7 +50,7 @@ export interface RedisCompromiseStoreOptions {
 }
 
 const EPOCH_MS = 28 * DAY_MS;
-const CARD_LOG_EPOCH_MS = 7 * DAY_MS;
+const CARD_LOG_EPOCH_MS = 28 * DAY_MS;
 const POINT_ENTRY_BYTES = 12;
 const CARD_ENTRY_BYTES = 16;
 const NO_POINT = Buffer.alloc(6);
@@ -54,8 +58,15 @@ const NO_POINT = Buffer.alloc(6);
 const MAX_REMEMBERED = 1_000_000;
 
 /** 6-byte hash of a point key: the card log's name for it (collisions are a one-in-10^8 event among a million points). */
+const pointHashes = new Map<PointKey, Buffer>();
 function pointHash(point: PointKey): Buffer {
-  return createHash('md5').update(point).digest().subarray(0, 6);
+  let hash = pointHashes.get(point);
+  if (hash === undefined) {
+    if (pointHashes.size >= MAX_REMEMBERED) pointHashes.clear();
+    hash = createHash('md5').update(point).digest().subarray(0, 6);
+    pointHashes.set(point, hash);
+  }
+  return hash;
 }
 
 class WrittenOnce {
@@ -70,8 +81,24 @@ class WrittenOnce {
   }
 }
 
+/** Versioned, so two deployed versions never run each other's script. */
+const APPEND_VISITS = 'cardShieldAppendVisits1';
+/** Logs per script call: a few ms of script time at most, so other clients are not held up. */
+const LOGS_PER_CALL = 2000;
+
+type AppendVisits = (numberOfKeys: number, ...args: Array<string | Buffer | number>) => Promise<number>;
+
+function isCluster(redis: Redis | Cluster): redis is Cluster {
+  return (redis as Cluster).isCluster === true;
+}
+
 export function createRedisCompromiseStore(redis: Redis | Cluster, options: RedisCompromiseStoreOptions): CompromiseStore {
   const prefix = options.keyPrefix;
+  if (!(APPEND_VISITS in redis)) {
+    // Beside this module: src/compromise/lua in development, dist/src/compromise/lua after `npm run build`.
+    redis.defineCommand(APPEND_VISITS, { lua: readFileSync(join(__dirname, 'lua', 'appendVisits-n.lua'), 'utf8') });
+  }
+  const appendVisits = (redis as unknown as Record<string, AppendVisits>)[APPEND_VISITS].bind(redis);
   const global = compromiseGlobalKeys(prefix);
   const names = new WrittenOnce();
   const directory = new WrittenOnce();
@@ -139,15 +166,24 @@ export function createRedisCompromiseStore(redis: Redis | Cluster, options: Redi
         const dirEpoch = Math.floor(txn.eventTimeMs / EPOCH_MS);
         if (directory.first(`${visitor}${dirEpoch}`)) directoryToWrite.push([compromiseDirectoryKey(prefix, visitor, dirEpoch), visitor, txn.cardToken]);
       }
-      const commands: Array<Promise<unknown>> = [];
-      for (const log of pointDays.values()) {
-        commands.push(redis.append(log.key, Buffer.concat(log.parts)));
-        // Absolute expiry, the same for every write of the day: idempotent, and the log lives retention past its day.
-        commands.push(redis.pexpireat(log.key, (log.day + 1) * DAY_MS + retention));
+      // Every log of the chunk in as few script calls as possible (one per slot on a cluster): a command per log
+      // costs the client more than Redis, and this runs beside every state round trip.
+      const logs: Array<{ key: string; bytes: Buffer; expireAt: number }> = [];
+      for (const log of pointDays.values()) logs.push({ key: log.key, bytes: Buffer.concat(log.parts), expireAt: (log.day + 1) * DAY_MS + retention });
+      for (const log of cardLogs.values()) logs.push({ key: log.key, bytes: Buffer.concat(log.parts), expireAt: (log.epoch + 1) * CARD_LOG_EPOCH_MS + retention });
+      const groups = new Map<number, typeof logs>();
+      for (const log of logs) {
+        const slot = isCluster(redis) ? hashSlot(log.key) : 0;
+        const group = groups.get(slot);
+        if (group === undefined) groups.set(slot, [log]);
+        else group.push(log);
       }
-      for (const log of cardLogs.values()) {
-        commands.push(redis.append(log.key, Buffer.concat(log.parts)));
-        commands.push(redis.pexpireat(log.key, (log.epoch + 1) * CARD_LOG_EPOCH_MS + retention));
+      const commands: Array<Promise<unknown>> = [];
+      for (const group of groups.values()) {
+        for (let i = 0; i < group.length; i += LOGS_PER_CALL) {
+          const part = group.slice(i, i + LOGS_PER_CALL);
+          commands.push(appendVisits(part.length, ...part.map((l) => l.key), ...part.map((l) => l.bytes), ...part.map((l) => l.expireAt)));
+        }
       }
       for (const [day, visitors] of activeByDay) {
         const key = global.activeOfDay(day);
