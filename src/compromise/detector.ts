@@ -352,16 +352,21 @@ export class CompromiseDetector {
       finding.fromMs = Math.min(finding.fromMs, previous.fromMs);
       finding.untilMs = Math.max(finding.untilMs, previous.untilMs);
     }
+    // One alert per (point, window): more victims inside the same window change no card's exposure, and an id is
+    // never published again with other content. A window that grew is a new alert superseding the last one.
     const alertId = compromisedPointAlertId(finding.point, finding.fromMs, finding.untilMs);
-    const grew = previous === undefined || previous.alertId !== alertId || finding.victims > previous.victims;
-    if (!grew) return { warnings: 0 };
+    if (previous !== undefined && previous.alertId === alertId) {
+      // Nothing to publish, but the stronger evidence is remembered: it decides whether the point explains its merchant.
+      if (finding.pValue < previous.pValue) await store.putFinding(finding.point, { ...previous, pValue: finding.pValue, victims: finding.victims });
+      return { warnings: 0 };
+    }
     const findingId = previous?.findingId ?? findingIdFor(finding.point, finding.fromMs);
-    const revision = previous === undefined ? 1 : previous.alertId === alertId ? previous.revision : previous.revision + 1;
+    const revision = previous === undefined ? 1 : previous.revision + 1;
     const pointAlert = compromisedPointAlert({
       finding,
       findingId,
       revision,
-      ...(previous !== undefined && previous.alertId !== alertId ? { supersedes: previous.alertId } : {}),
+      ...(previous !== undefined ? { supersedes: previous.alertId } : {}),
       createdAtMs: this.deps.now(),
     });
     await this.deps.alerts.publish([pointAlert]);

@@ -11,7 +11,7 @@ import { startService, type RunningService } from '../../../src/service';
 import { createLogger } from '../../../src/telemetry/logger';
 import { collect, produceAll, testKafka, type Collector } from '../../support/kafka';
 import { exited, prepareNames, serviceEnv, serviceOverrides, spawnService, type TestNames } from '../../support/service';
-import { asKafkaMessage } from '../../support/traffic';
+import { asKafkaMessage, testToken } from '../../support/traffic';
 import { stackAddresses } from '../../support/env';
 import { SKIMMED_CARDS, SKIMMED_VICTIMS, asLabelMessage, scenario } from './support';
 
@@ -66,7 +66,10 @@ describe('compromise detection across a crash', () => {
     const warnings = alerts.messages.map(parse).filter((a) => a.type === 'card-at-risk');
     const idsPerCard = new Map<string, Set<string>>();
     for (const w of warnings) idsPerCard.set(w.cardToken!, (idsPerCard.get(w.cardToken!) ?? new Set()).add(w.alertId));
-    expect(idsPerCard.size).toBe(exposed);
+    // The skimmed cards not reported as fraud, and perhaps victims whose label came after the warnings (once each).
+    const skimmed = new Set(SKIMMED_CARDS.map(testToken));
+    expect([...idsPerCard.keys()].every((t) => skimmed.has(t))).toBe(true);
+    expect([...idsPerCard.keys()]).toEqual(expect.arrayContaining(SKIMMED_CARDS.filter((c) => !SKIMMED_VICTIMS.includes(c)).map(testToken)));
     expect([...idsPerCard.values()].every((ids) => ids.size === 1)).toBe(true);
     const contentOf = new Map<string, string>();
     for (const alert of alerts.messages.map(parse)) {
