@@ -37,6 +37,7 @@ import { transactionChunkHandler, labelChunkHandler } from './consumer/handlers'
 import { createMessageDecoders, splitBody, formatErrors, type Decoded } from './scoring/ingest';
 import { scoreChunk, type ScoringDependencies } from './scoring/pipeline';
 import { createHttpApp, type IngestResult } from './http/app';
+import { deskEnabled, startDesk, type RunningDesk } from './desk';
 
 export interface StartOptions {
   /** Settings that win over the environment (tests: their own topics, groups and key prefixes). */
@@ -64,6 +65,8 @@ export interface RunningService {
   scoreMessages(body: string): Promise<IngestResult>;
   /** Records labels in-process (embedded mode, the demo). */
   recordLabelMessages(body: string): Promise<IngestResult>;
+  /** The fraud desk at /desk/, when it runs (embedded mode, or DESK_DATABASE_URL set). */
+  desk?: RunningDesk;
   stop(): Promise<void>;
 }
 
@@ -177,6 +180,26 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       if (config.scoresTopic) decisionSink = kafkaDecisionSink(producer, config.scoresTopic);
     }
 
+    const decoders = createMessageDecoders({ panHmacKey, defaultCurrency: config.defaultCurrency, maxMessageBytes: config.maxMessageBytes });
+    let desk: RunningDesk | undefined;
+    if (deskEnabled(config, mode)) {
+      desk = await startDesk({
+        config,
+        mode,
+        logger,
+        telemetry,
+        decoders,
+        rulesVersion: () => rules.current().version,
+        kafka,
+        producer,
+        recordLabelsInState: (labels) => store.recordLabels(labels),
+      });
+      const running = desk;
+      closers.push({ name: 'desk', close: () => running.stop() });
+      if (desk.alertSink) alertSink = fanOut(alertSink, desk.alertSink);
+      if (desk.decisionSink) decisionSink = desk.decisionSink;
+    }
+
     const scoring: ScoringDependencies = {
       store,
       rules: () => rules.current(),
@@ -188,7 +211,6 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       telemetry,
       now: Date.now,
     };
-    const decoders = createMessageDecoders({ panHmacKey, defaultCurrency: config.defaultCurrency, maxMessageBytes: config.maxMessageBytes });
 
     function decodeBody<T>(body: string, decode: (line: string) => Decoded<T>) {
       const lines = splitBody(body);
@@ -208,6 +230,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       const decoded = decodeBody(body, (line) => decoders.label(line));
       if (decoded === undefined) return notABody;
       const outcomes = await store.recordLabels(decoded.accepted);
+      await desk?.ingestLabels?.(decoded.accepted);
       for (const outcome of outcomes) telemetry.emit('state.label', { outcome: outcome.outcome });
       return { status: 200, body: { labels: outcomes, rejected: decoded.rejected } };
     }
@@ -247,6 +270,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
           () => false,
         );
         if (mode === 'kafka') checks.consumers = consumers.length === 2 && consumers.every((c) => c.isHealthy());
+        if (desk) checks.desk = desk.isHealthy();
         return { ready: Object.values(checks).every(Boolean), checks };
       },
       ingest: mode === 'embedded' ? scoreMessages : undefined,
@@ -257,6 +281,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       adminToken: config.adminToken,
       adminOpen: mode === 'embedded',
       maxBodyBytes: 16 * 1024 * 1024,
+      desk: desk?.router,
     });
     const server: Server = await new Promise((resolveListen, reject) => {
       const listening = app.listen(config.httpPort, '0.0.0.0', () => resolveListen(listening));
@@ -304,6 +329,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       fatal,
       scoreMessages,
       recordLabelMessages,
+      desk,
       stop: () => (stopping ??= close().then(() => logger.info('card-shield stopped'))),
     };
   } catch (error) {

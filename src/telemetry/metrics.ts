@@ -55,7 +55,16 @@ export function createMetrics(telemetry: Telemetry, options: { prefix?: string; 
   const suppressed = new Counter({ name: `${p}alerts_suppressed_total`, help: 'Alerts withheld because the card was alerted in the suppression period.', registers: r });
   const eventToAlert = new Histogram({ name: `${p}event_to_alert_seconds`, help: 'Event time of a transaction to the broker’s acknowledgement of its alert.', buckets: EVENT_AGE_BUCKETS, registers: r });
 
+  const deskRows = new Counter({ name: `${p}desk_rows_total`, help: 'Messages written into the desk’s PostgreSQL (duplicates included), by table.', labelNames: ['table'], registers: r });
+  const deskSkipped = new Counter({ name: `${p}desk_skipped_total`, help: 'Messages the desk could not read and skipped, by table.', labelNames: ['table'], registers: r });
+  const deskSeconds = new Histogram({ name: `${p}desk_write_duration_seconds`, help: 'Duration of one batched write into the desk’s PostgreSQL.', buckets: FAST_BUCKETS, labelNames: ['table'], registers: r });
+
   const off = [
+    telemetry.on('desk.written', (e) => {
+      deskRows.inc({ table: e.table }, e.rows);
+      deskSeconds.observe({ table: e.table }, e.seconds);
+    }),
+    telemetry.on('desk.skipped', (e) => deskSkipped.inc({ table: e.table })),
     telemetry.on('consumer.batch', (e) => {
       consumed.inc({ topic: e.topic }, e.size);
       batchSize.observe(e.size);
