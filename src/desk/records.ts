@@ -6,6 +6,7 @@
  * tokenized by the decoder before this module sees them.
  */
 import type { CardLabel } from '../contract/transaction';
+import { scrubPans } from '../contract/card';
 
 export interface AlertRow {
   alertId: string;
@@ -96,15 +97,19 @@ export function alertRow(message: unknown): AlertRow | { invalid: string } {
     pointId: point ? str(point.id) : type === 'compromised-point' ? (str(message.terminalId) ?? str(message.merchantId)) : null,
     findingId: str(message.findingId),
     revision: num(message.revision),
-    body: JSON.stringify(stripPan(message)),
+    body: safeBody(message),
   };
 }
 
-/** A producer that put a `pan` into an alert by mistake must not make the desk keep it. */
-function stripPan(message: Json): Json {
-  if (!('pan' in message)) return message;
+/**
+ * A producer that put a PAN into an alert by mistake (a `pan` field, an unmasked `maskedPan`, a number in a
+ * reason's text) must not make the desk keep it: the field goes, and every Luhn-valid 12-19 digit run left in the
+ * stored JSON is masked, as the logger does with free text.
+ */
+function safeBody(message: Json): string {
   const { pan: _pan, ...rest } = message;
-  return rest;
+  if (typeof rest.maskedPan === 'string' && !MASKED.test(rest.maskedPan)) delete rest.maskedPan;
+  return scrubPans(JSON.stringify(rest));
 }
 
 /** A line of the scores topic (src/alerts/sinks.ts DecisionRecord). */
