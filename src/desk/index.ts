@@ -39,6 +39,9 @@ export class DeskUnavailableError extends CardShieldError {
   }
 }
 
+/** Batches written at once per topic; the PostgreSQL pool has room for them plus the pages' queries. */
+const DESK_CONCURRENT_PARTITIONS = 3;
+
 export interface DeskOptions {
   config: Config;
   mode: Mode;
@@ -101,7 +104,7 @@ export async function startDesk(options: DeskOptions): Promise<RunningDesk> {
   const { users, generated } = await loadUsers(config, mode);
   const db =
     options.db ??
-    (config.deskDatabaseUrl ? connectPostgres({ url: config.deskDatabaseUrl }) : await openPglite(config.deskPgliteDir));
+    (config.deskDatabaseUrl ? connectPostgres({ url: config.deskDatabaseUrl, max: 3 * DESK_CONCURRENT_PARTITIONS + 2 }) : await openPglite(config.deskPgliteDir));
   const closers: Array<() => Promise<void>> = [];
   if (!options.db) closers.push(() => db.close());
   const stop = async () => {
@@ -183,6 +186,8 @@ export async function startDesk(options: DeskOptions): Promise<RunningDesk> {
           telemetry,
           logger,
           fromBeginning: true,
+          // one partition's batch is written while the next partition's is decoded; each partition keeps its order
+          concurrentPartitions: DESK_CONCURRENT_PARTITIONS,
           handler: async (messages) => void (await handle(messages)),
         });
         consumers.push(consumer);

@@ -176,7 +176,8 @@ export function createDeskRouter(options: DeskRouteOptions): express.Router {
     const filter = parseFilter(query);
     const sqlFilter = asUtc(filter);
     const page = Math.max(1, Math.min(1000, Number(query.page) || 1));
-    const [rows, counts, latest] = [await repo.queue(sqlFilter, PAGE_SIZE, (page - 1) * PAGE_SIZE), await repo.counts(sqlFilter), await repo.latestIngest(sqlFilter)];
+    const [rows, counts] = [await repo.queue(sqlFilter, PAGE_SIZE, (page - 1) * PAGE_SIZE), await repo.counts(sqlFilter)];
+    const latest = { n: counts.total, at: counts.latest };
     const partial = query.partial !== undefined;
     return {
       filter,

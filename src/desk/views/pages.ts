@@ -2,7 +2,7 @@
  * The desk's pages, rendered on the server from read-model rows (Sidekiq's Web UI, bull-board): one stylesheet,
  * one small script for polling and confirmations, forms that POST with a CSRF token. Pure: rows in, HTML out.
  */
-import type { AlertDetail, AlertListRow, AuditRow, QueueFilter, TimelineRow } from '../repository';
+import type { AlertDetail, AlertListRow, AuditRow, FacetCounts, QueueFilter, TimelineRow } from '../repository';
 import { ALERT_TYPES, DECISIONS } from '../repository';
 import { compromiseDetails, reasonTexts } from '../records';
 import { html, raw, type Html } from './html';
@@ -83,7 +83,7 @@ export function queryString(filter: QueueFilter, extra: Record<string, string> =
 export interface QueueView {
   filter: QueueFilter;
   rows: AlertListRow[];
-  counts: { total: number; type: Record<string, number>; action: Record<string, number>; status: Record<string, number> };
+  counts: FacetCounts;
   reasonCodes: string[];
   perHour: Array<{ hour: Date; type: string; n: number }>;
   scores: number[];
@@ -143,7 +143,7 @@ export function queuePage(viewer: Viewer, v: QueueView): Html {
   <div class="card chart-card"><h2>Alerts per hour by type <span class="muted">(last 24 h of event time)</span></h2>
     ${raw(stackedBars(slots.map((h) => h.slice(11, 13) + 'h'), series, { title: 'Alerts per hour by type' }))}
     <div class="legend">${ALERT_TYPES.map((t) => html`<span><i style="background:${TYPE_COLOURS[t]}"></i>${t}</span>`)}</div></div>
-  <div class="card chart-card"><h2>Score distribution <span class="muted">(every decision, √ scale)</span></h2>
+  <div class="card chart-card"><h2>Score distribution <span class="muted">(every decision of the last 24 h, √ scale)</span></h2>
     ${raw(histogram(v.scores, { title: 'Score distribution', marks: [{ at: v.thresholds.review, label: 'review' }, { at: v.thresholds.block, label: 'block' }] }))}</div>
 </section>
 <form class="filters card" method="get" action="${BASE}/">

@@ -92,6 +92,9 @@ describe.each(DATABASES)('the desk repository on %s', (_name, open) => {
     expect(counts.total).toBe(2);
     expect(counts.action).toEqual({ block: 2, review: 2 });
     expect(counts.type).toEqual({ transaction: 2 });
+    expect(counts.status).toEqual({ open: 2 });
+    expect(counts.latest).toBeInstanceOf(Date);
+    expect(await repo.reasonCodes()).toEqual(['AMOUNT_SPIKE', 'CARD_VELOCITY_10M']);
   });
 
   it('keeps only the newest revision of a compromised-point finding open, whatever order revisions arrive in', async () => {

@@ -1,7 +1,7 @@
 import { html, raw } from '../../../src/desk/views/html';
 import { histogram, sparkline, stackedBars } from '../../../src/desk/views/charts';
 import { cardLabel, timelineTable } from '../../../src/desk/views/pages';
-import { filterSql } from '../../../src/desk/repository';
+import { facetCounts, filterSql } from '../../../src/desk/repository';
 import { parseFilter } from '../../../src/desk/routes';
 import { splitStatements } from '../../../src/desk/migrate';
 
@@ -53,5 +53,25 @@ describe('desk queue filters', () => {
   it('splits a migration into statements and keeps a function body whole', () => {
     const sql = "-- a comment\nCREATE TABLE a (x int);\nCREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  RAISE EXCEPTION 'no';\nEND\n$$;\nCREATE INDEX i ON a (x);\n";
     expect(splitStatements(sql)).toEqual(['CREATE TABLE a (x int);', "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  RAISE EXCEPTION 'no';\nEND\n$$;", 'CREATE INDEX i ON a (x);']);
+  });
+});
+
+describe('desk facet counts', () => {
+  it('counts each facet under every filter but its own', () => {
+    const at = new Date('2026-01-01T00:00:00Z');
+    const groups = [
+      { type: 'transaction', action: 'block', status: 'open', n: 5, at },
+      { type: 'transaction', action: 'review', status: 'open', n: 3, at },
+      { type: 'card-at-risk', action: 'review', status: 'open', n: 2, at: new Date('2026-01-02T00:00:00Z') },
+      { type: 'transaction', action: 'block', status: 'closed', n: 4, at },
+    ];
+    expect(facetCounts(groups, { type: 'transaction' })).toEqual({
+      total: 8,
+      type: { transaction: 8, 'card-at-risk': 2 },
+      action: { block: 5, review: 3 },
+      status: { open: 8, closed: 4 },
+      latest: at,
+    });
+    expect(facetCounts(groups, { status: 'all', action: 'review' }).total).toBe(5);
   });
 });
