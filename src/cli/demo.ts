@@ -157,6 +157,7 @@ async function main(): Promise<void> {
   for (const [code, count] of [...tally.reasons].sort((a, b) => b[1] - a[1]).slice(0, 10)) console.log(`  ${code.padEnd(30)} ${count}`);
   console.log(`\nLabels recorded: ${tally.labels}. Latest alert (GET ${base}/v1/alerts):`);
   console.log(JSON.stringify(alerts.alerts[0] ?? null, null, 2));
+  await service.desk?.flush();
   const user = service.desk?.generatedUser;
   console.log(`\nFraud desk: ${base}/desk/  (sign in as ${user?.name ?? 'a DESK_USERS user'}${user ? ` / ${user.password}` : ''})`);
   if (!args.keep) {

@@ -29,6 +29,7 @@ import { alertRow, decisionRow, labelRow, type AlertRow, type DecisionRow } from
 import { createDecider, type LabelPublisher } from './decide';
 import { createDeskRouter } from './routes';
 import { hashPassword, parseUsers, type DeskUser } from './users';
+import { WriteBehind } from './buffer';
 import type express from 'express';
 
 /** The desk's database is unreachable or refused a write: retried by the consumer, never dropped. */
@@ -65,6 +66,8 @@ export interface RunningDesk {
   alertSink?: AlertSink;
   decisionSink?: DecisionSink;
   ingestLabels?(labels: readonly CardLabel[]): Promise<void>;
+  /** Embedded mode: resolves when everything the in-process sinks handed over is in the database. */
+  flush(): Promise<void>;
   /** Embedded mode without configured users: the generated analyst's credentials, for the demo to print. */
   generatedUser?: { name: string; password: string };
   isHealthy(): boolean;
@@ -227,12 +230,24 @@ export async function startDesk(options: DeskOptions): Promise<RunningDesk> {
     });
 
     const embedded = mode === 'embedded';
+    const failed = (table: string) => (error: Error) => log.error({ err: error, table }, 'embedded desk write failed; those rows are missing from the desk');
+    const alertsBehind = new WriteBehind<AlertMessage>((rows) => writeAlerts(rows), config.deskBatchSize, 100_000, failed('alerts'));
+    const decisionsBehind = new WriteBehind<DecisionRecord>((rows) => writeDecisions(rows), config.deskBatchSize, 100_000, failed('decisions'));
+    const labelsBehind = new WriteBehind<CardLabel>((rows) => writeLabels(rows), config.deskBatchSize, 100_000, failed('labels'));
+    const flush = async () => {
+      await alertsBehind.flush();
+      await decisionsBehind.flush();
+      await labelsBehind.flush();
+    };
+    // closed in reverse: what is still buffered is written before the database closes
+    if (embedded) closers.push(flush);
     return {
       router,
       repo,
-      alertSink: embedded ? { publish: async (alerts: readonly AlertMessage[]) => void (await writeAlerts(alerts)) } : undefined,
-      decisionSink: embedded ? { publish: async (records: readonly DecisionRecord[]) => void (await writeDecisions(records)) } : undefined,
-      ingestLabels: embedded ? async (labels) => void (await writeLabels(labels)) : undefined,
+      alertSink: embedded ? { publish: (alerts: readonly AlertMessage[]) => alertsBehind.push(alerts) } : undefined,
+      decisionSink: embedded ? { publish: (records: readonly DecisionRecord[]) => decisionsBehind.push(records) } : undefined,
+      ingestLabels: embedded ? (labels) => labelsBehind.push(labels) : undefined,
+      flush,
       generatedUser: generated,
       isHealthy: () => consumers.every((c) => c.isHealthy()),
       joined: Promise.all(consumers.map((c) => c.joined)).then(() => undefined),
