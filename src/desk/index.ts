@@ -105,6 +105,8 @@ export async function startDesk(options: DeskOptions): Promise<RunningDesk> {
   const { config, mode, logger, telemetry } = options;
   const log = logger.child({ component: 'desk' });
   const { users, generated } = await loadUsers(config, mode);
+  // the only way in for whoever started this embedded process; valid for this process alone
+  if (generated) log.warn({ user: generated.name, password: generated.password }, 'DESK_USERS is not set: sign in to /desk/ with this one-process analyst');
   const db =
     options.db ??
     (config.deskDatabaseUrl ? connectPostgres({ url: config.deskDatabaseUrl, max: 3 * DESK_CONCURRENT_PARTITIONS + 2 }) : await openPglite(config.deskPgliteDir));
