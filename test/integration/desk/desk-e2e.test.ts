@@ -13,6 +13,7 @@ import { asKafkaMessage, cardStream, testPan, testToken } from '../../support/tr
 import { stackAddresses } from '../../support/env';
 import { postgresSchema, waitForDesk, type TestDatabase } from '../../support/desk';
 import { launchChromium, type LaunchedBrowser } from '../../support/browser';
+import { exampleCompromiseAlerts } from '../../support/desk-fixtures';
 
 const T0 = Date.parse('2026-03-02T09:00:00Z');
 
@@ -132,9 +133,31 @@ describe('the fraud desk in a browser, on the real pipeline', () => {
     expect(await page.locator('#queue').textContent()).toContain('400000******');
   });
 
+  it('shows a compromised point from the alerts topic with its evidence and exposed cards, and records its confirmation', async () => {
+    const repo = service.desk!.repo;
+    // shaped as compromise detection publishes them; the terminal is the one card 1 used
+    const examples = exampleCompromiseAlerts(burst.map((t) => ({ cardToken: testToken(1), terminalId: t.terminalId!, at: t.timestamp })));
+    await produceAll(kafka, names.alertsTopic, examples.map((a) => ({ key: a.cardToken ?? a.alertId, value: JSON.stringify(a) })));
+    await waitForDesk(service.telemetry, async () => (await repo.points('all')).length === 1 && (await repo.points())[0]?.exposed_cards === 1, 'the example point');
+    const page = await browser.context.newPage();
+    await page.goto(`${base}/points`);
+    const card = page.locator('article.point');
+    expect(await card.count()).toBe(1);
+    const text = (await card.textContent()) ?? '';
+    expect(text).toContain(`terminal ${burst[0].terminalId}`);
+    expect(text).toMatch(/rev\. 2/);
+    expect(text).toContain('exposed cards warned');
+    await card.locator('button[value=confirm]').click();
+    await page.waitForSelector('.notice:has-text("Decision recorded.")');
+    const [point] = await repo.points('all');
+    expect([point.status, point.disposition, point.disposed_by]).toEqual(['closed', 'confirm', 'alice']);
+    // the alert page of the point lists the exposed card
+    expect(await page.locator('section:has-text("Exposed cards warned") tbody tr').count()).toBe(1);
+  });
+
   it('refuses a decision without the CSRF token, and a viewer’s decision', async () => {
-    // the alert alice decided in the test before
-    const [alert] = await service.desk!.repo.queue({ status: 'closed' });
+    // the transaction alert alice decided before
+    const [alert] = await service.desk!.repo.queue({ status: 'closed', type: 'transaction' });
     const page = await browser.context.newPage();
     const forged = await page.request.post(`${base}/alerts/${encodeURIComponent(alert.alert_id)}/decision`, { form: { decision: 'genuine' } });
     expect(forged.status()).toBe(403);
