@@ -188,7 +188,9 @@ export function createRepository(db: Db) {
       const codes = [...new Set(rows.flatMap((r) => r.reasonCodes))];
       if (codes.length > 0) await db.query('INSERT INTO reason_codes (code) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING', [codes]);
       // A compromised-point finding is re-published as new revisions: only the newest stays in the queue, whatever
-      // order the revisions arrive in.
+      // order the revisions arrive in. Two statements that commit on their own, not one transaction: when two
+      // partitions' batches carry revisions of one finding at once, the later UPDATE always sees the other's
+      // committed INSERT (in two transactions, both UPDATEs could run before either commit and both miss).
       const findings = [...new Set(rows.map((r) => r.findingId).filter((f): f is string => f !== null))];
       if (findings.length > 0) {
         await db.query(

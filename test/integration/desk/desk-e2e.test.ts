@@ -138,7 +138,15 @@ describe('the fraud desk in a browser, on the real pipeline', () => {
     // shaped as compromise detection publishes them; the terminal is the one card 1 used
     const examples = exampleCompromiseAlerts(burst.map((t) => ({ cardToken: testToken(1), terminalId: t.terminalId!, at: t.timestamp })));
     await produceAll(kafka, names.alertsTopic, examples.map((a) => ({ key: a.cardToken ?? a.alertId, value: JSON.stringify(a) })));
-    await waitForDesk(service.telemetry, async () => (await repo.points('all')).length === 1 && (await repo.points())[0]?.exposed_cards === 1, 'the example point');
+    // both revisions and the card-at-risk alert stored (they arrive on different partitions, in any order), and the
+    // older revision superseded (its batch's second statement)
+    await waitForDesk(
+      service.telemetry,
+      async () => (await repo.points('all')).length === 2 && (await repo.points()).length === 1 && (await repo.exposedCards(burst[0].terminalId!)).length === 1,
+      'the example point’s two revisions and its exposed card',
+    );
+    const open = await repo.points();
+    expect(open.map((p) => [p.revision, p.exposed_cards])).toEqual([[2, 1]]);
     const page = await browser.context.newPage();
     await page.goto(`${base}/points`);
     const card = page.locator('article.point');
@@ -149,7 +157,7 @@ describe('the fraud desk in a browser, on the real pipeline', () => {
     expect(text).toContain('exposed cards warned');
     await card.locator('button[value=confirm]').click();
     await page.waitForSelector('.notice:has-text("Decision recorded.")');
-    const [point] = await repo.points('all');
+    const [point] = await repo.points('closed');
     expect([point.status, point.disposition, point.disposed_by]).toEqual(['closed', 'confirm', 'alice']);
     // the alert page of the point lists the exposed card
     expect(await page.locator('section:has-text("Exposed cards warned") tbody tr').count()).toBe(1);
