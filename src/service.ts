@@ -38,6 +38,7 @@ import { transactionChunkHandler, labelChunkHandler } from './consumer/handlers'
 import { createMessageDecoders, splitBody, formatErrors, type Decoded } from './scoring/ingest';
 import { scoreChunk, type ScoringDependencies } from './scoring/pipeline';
 import { createHttpApp, type IngestResult } from './http/app';
+import { deskEnabled, startDesk, type RunningDesk } from './desk';
 
 export interface StartOptions {
   /** Settings that win over the environment (tests: their own topics, groups and key prefixes). */
@@ -65,6 +66,8 @@ export interface RunningService {
   scoreMessages(body: string): Promise<IngestResult>;
   /** Records labels in-process (embedded mode, the demo). */
   recordLabelMessages(body: string): Promise<IngestResult>;
+  /** The fraud desk at /desk/, when it runs (embedded mode, or DESK_DATABASE_URL set). */
+  desk?: RunningDesk;
   stop(): Promise<void>;
 }
 
@@ -180,7 +183,33 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       if (config.scoresTopic) decisionSink = kafkaDecisionSink(producer, config.scoresTopic);
     }
 
+    // Declared first: the desk's embedded label path runs labels through detection, which starts after the desk (its
+    // alerts go to the sink the desk joins).
     let compromise: CompromiseRuntime | undefined;
+    const decoders = createMessageDecoders({ panHmacKey, defaultCurrency: config.defaultCurrency, maxMessageBytes: config.maxMessageBytes });
+    let desk: RunningDesk | undefined;
+    if (deskEnabled(config, mode)) {
+      desk = await startDesk({
+        config,
+        mode,
+        logger,
+        telemetry,
+        decoders,
+        rulesVersion: () => rules.current().version,
+        kafka,
+        producer,
+        // Analysts' labels in the embedded mode: into the state, then through compromise detection, as the labels topic's are.
+        recordLabelsInState: async (labels) => {
+          const outcomes = await store.recordLabels(labels);
+          await compromise?.detector.onLabels(labels, outcomes);
+          return outcomes;
+        },
+      });
+      const running = desk;
+      closers.push({ name: 'desk', close: () => running.stop() });
+      if (desk.alertSink) alertSink = fanOut(alertSink, desk.alertSink);
+      if (desk.decisionSink) decisionSink = desk.decisionSink;
+    }
     if (config.compromiseDetection) {
       compromise = await startCompromiseDetection({
         config,
@@ -207,7 +236,6 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       now: Date.now,
       compromise: compromise?.hooks,
     };
-    const decoders = createMessageDecoders({ panHmacKey, defaultCurrency: config.defaultCurrency, maxMessageBytes: config.maxMessageBytes });
 
     function decodeBody<T>(body: string, decode: (line: string) => Decoded<T>) {
       const lines = splitBody(body);
@@ -227,6 +255,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       const decoded = decodeBody(body, (line) => decoders.label(line));
       if (decoded === undefined) return notABody;
       const outcomes = await store.recordLabels(decoded.accepted);
+      await desk?.ingestLabels?.(decoded.accepted);
       const detected = await compromise?.detector.onLabels(decoded.accepted, outcomes);
       const findings = detected ? { compromise: { points: detected.findings.length, cardsWarned: detected.warnings } } : {};
       return { status: 200, body: { labels: outcomes, rejected: decoded.rejected, ...findings } };
@@ -267,6 +296,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
           () => false,
         );
         if (mode === 'kafka') checks.consumers = consumers.length === 2 && consumers.every((c) => c.isHealthy());
+        if (desk) checks.desk = desk.isHealthy();
         return { ready: Object.values(checks).every(Boolean), checks };
       },
       ingest: mode === 'embedded' ? scoreMessages : undefined,
@@ -277,6 +307,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       adminToken: config.adminToken,
       adminOpen: mode === 'embedded',
       maxBodyBytes: 16 * 1024 * 1024,
+      desk: desk?.router,
     });
     const server: Server = await new Promise((resolveListen, reject) => {
       const listening = app.listen(config.httpPort, '0.0.0.0', () => resolveListen(listening));
@@ -324,6 +355,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       fatal,
       scoreMessages,
       recordLabelMessages,
+      desk,
       stop: () => (stopping ??= close().then(() => logger.info('card-shield stopped'))),
     };
   } catch (error) {

@@ -25,6 +25,15 @@ export interface DecisionRecord {
   rulesVersion: string;
   /** Set when an alert was published for this decision. */
   alertId?: string;
+  /** The transaction's context, for the fraud desk's card timeline (no PAN: the masked form at most). */
+  maskedPan?: string;
+  amount?: number;
+  currency?: string;
+  merchantId?: string;
+  terminalId?: string;
+  mcc?: string;
+  country?: string;
+  channel?: string;
 }
 
 export interface DecisionSink {

@@ -3,7 +3,10 @@
  * traffic for about a minute, with a live summary and, at the end, frauds caught and missed against the simulator's
  * ground truth. Traffic goes through the real HTTP API (POST /v1/transactions and /v1/labels) in NDJSON batches.
  *
- *   npm run demo -- [--seconds 60] [--customers 5000] [--days 45] [--seed 7] [--batch 500]
+ * It ends by printing the fraud desk's address and a sign-in (the desk runs in process on PGlite); `--keep` keeps
+ * the service serving the desk until Ctrl-C.
+ *
+ *   npm run demo -- [--seconds 60] [--customers 5000] [--days 45] [--seed 7] [--batch 500] [--keep] [--port 8080]
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +28,8 @@ const { values: args } = parseArgs({
     days: { type: 'string', default: '45' },
     seed: { type: 'string', default: '7' },
     batch: { type: 'string', default: '500' },
+    keep: { type: 'boolean', default: false },
+    port: { type: 'string', default: '0' },
   },
 });
 
@@ -40,7 +45,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: 'warn' });
   const service = await startService({
     env: {},
-    overrides: { httpPort: 0, kafkaBrokers: [], redisUrl: undefined, redisClusterNodes: [], modelDir: demoModelDir() },
+    overrides: { httpPort: Number(args.port), kafkaBrokers: [], redisUrl: undefined, redisClusterNodes: [], modelDir: demoModelDir() },
     logger,
   });
   const base = `http://127.0.0.1:${service.port}`;
@@ -152,6 +157,16 @@ async function main(): Promise<void> {
   for (const [code, count] of [...tally.reasons].sort((a, b) => b[1] - a[1]).slice(0, 10)) console.log(`  ${code.padEnd(30)} ${count}`);
   console.log(`\nLabels recorded: ${tally.labels}. Latest alert (GET ${base}/v1/alerts):`);
   console.log(JSON.stringify(alerts.alerts[0] ?? null, null, 2));
+  await service.desk?.flush();
+  const user = service.desk?.generatedUser;
+  console.log(`\nFraud desk: ${base}/desk/  (sign in as ${user?.name ?? 'a DESK_USERS user'}${user ? ` / ${user.password}` : ''})`);
+  if (!args.keep) {
+    console.log('(npm run demo -- --keep keeps it serving)');
+    await service.stop();
+    return;
+  }
+  console.log('Serving until Ctrl-C.');
+  await new Promise<void>((resolve) => process.once('SIGINT', resolve));
   await service.stop();
 }
 

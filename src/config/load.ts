@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors';
 import { configFields, type Config } from './schema';
+import { parseUsers } from '../desk/users';
 
 export type Mode = 'embedded' | 'kafka';
 
@@ -36,6 +37,11 @@ function checkCombinations(config: Config): Config {
   }
   if (config.blockThreshold < config.reviewThreshold) {
     throw new ConfigError('BLOCK_THRESHOLD', `(${config.blockThreshold}) must not be below REVIEW_THRESHOLD (${config.reviewThreshold})`);
+  }
+  // a malformed user list stops the start with the variable's name, like every other bad value
+  if (config.deskUsers !== undefined) parseUsers(config.deskUsers, 'DESK_USERS');
+  if (config.kafkaBrokers.length > 0 && config.deskDatabaseUrl !== undefined && config.deskUsers === undefined && config.deskUsersFile === undefined) {
+    throw new ConfigError('DESK_USERS', 'is required with DESK_DATABASE_URL outside the embedded mode (or set DESK_USERS_FILE)');
   }
   const seen = new Map<string, string>();
   for (const key of ['transactionsTopic', 'alertsTopic', 'labelsTopic', 'dlqTopic', 'scoresTopic'] as const) {

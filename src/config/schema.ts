@@ -57,6 +57,23 @@ export const configFields = {
     64,
   ),
   reviewThreshold: num('REVIEW_THRESHOLD', 0.5, 'Final score at or above which a transaction is alerted for review.', 0, 1),
+  // The fraud desk (src/desk/): a read model in PostgreSQL and the analysts' web page at /desk/
+  deskDatabaseUrl: url(
+    'DESK_DATABASE_URL',
+    "PostgreSQL of the fraud desk, postgres://user:password@host:5432/db. Set: this instance also runs the desk (its own consumer groups read the alerts, scores and labels topics into PostgreSQL; the page is served at /desk/). Unset: no desk, except in the embedded mode, where it runs on PGlite in process.",
+    ['postgres:', 'postgresql:'],
+  ),
+  deskPgliteDir: optionalStr('DESK_PGLITE_DIR', 'Embedded mode without DESK_DATABASE_URL: directory where PGlite keeps the desk’s data; unset keeps it in memory (lost on exit).'),
+  deskUsers: optionalStr(
+    'DESK_USERS',
+    'Desk users, comma-separated name:role:hash with role viewer or analyst and hash from `npm run desk:hash-password` (scrypt). Keep it in a secret store. Unset in the embedded mode: one analyst with a random password, printed at start.',
+  ),
+  deskUsersFile: optionalStr('DESK_USERS_FILE', 'File of desk users, one name:role:hash a line (# comments allowed); read at start, together with DESK_USERS.'),
+  deskGroupId: str('DESK_GROUP_ID', 'card-shield-desk', 'Consumer group prefix of the desk’s consumers (…-alerts, …-scores, …-labels); every desk instance reads into the same database, so they share it.'),
+  deskBatchSize: int('DESK_BATCH_SIZE', 2000, 'Messages written to PostgreSQL in one statement by the desk’s consumers.', 1, 50000),
+  deskRetentionDays: int('DESK_RETENTION_DAYS', 90, 'Alerts, decisions and labels ingested longer ago than this are deleted (hourly). The analysts’ audit trail is kept.', 1, 3650),
+  deskSessionHours: int('DESK_SESSION_HOURS', 12, 'How long a desk sign-in lasts.', 1, 720),
+  deskSecureCookie: bool('DESK_SECURE_COOKIE', false, 'Mark the desk’s session cookie Secure (browsers then send it over HTTPS only): set true wherever the desk is served over TLS.'),
   blockThreshold: num('BLOCK_THRESHOLD', 0.85, 'Final score at or above which the alert asks to block.', 0, 1),
 } satisfies Record<string, Field<unknown>>;
 

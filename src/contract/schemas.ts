@@ -127,6 +127,12 @@ export const LabelV1 = Type.Object(
     transactionId: id('The transaction this label is about.'),
     pan: Type.Optional(Type.String({ pattern: '^[0-9]{12,19}$', description: 'Exactly one of pan or cardId.' })),
     cardId: Type.Optional(id("The bank's own card token.", 128)),
+    cardToken: Type.Optional(
+      Type.String({
+        pattern: '^[0-9a-f]{64}$',
+        description: "card-shield's own card token (as in alerts), for labels from the fraud desk, which never sees a PAN or the bank's cardId. Exactly one of pan, cardId or cardToken.",
+      }),
+    ),
     label: stringEnum(['fraud', 'genuine'] as const),
     reportedAt: timestamp('When the fraud (or its absence) was confirmed.'),
     source: Type.Optional(stringEnum(['chargeback', 'customer', 'analyst'] as const)),
@@ -135,7 +141,7 @@ export const LabelV1 = Type.Object(
     $id: 'https://card-shield.dev/schemas/label.v1.json',
     title: 'Fraud label v1',
     description: 'Topic fraud-labels: confirmed fraud or confirmed genuine, from chargebacks, customers or analysts. Unknown fields are ignored.',
-    oneOf: [{ required: ['pan'] }, { required: ['cardId'] }],
+    oneOf: [{ required: ['pan'] }, { required: ['cardId'] }, { required: ['cardToken'] }],
   },
 );
 export type LabelMessage = Static<typeof LabelV1>;

@@ -82,7 +82,8 @@ export function toCardTransaction(
 export function toCardLabel(message: LabelMessage, tokenize: (panOrCardId: string) => string): CardLabel {
   const label: CardLabel = {
     transactionId: message.transactionId,
-    cardToken: tokenize(message.pan ?? (message.cardId as string)),
+    // a token is already what state keys on (the desk's labels); a PAN or cardId is tokenized here
+    cardToken: message.cardToken ?? tokenize(message.pan ?? (message.cardId as string)),
     label: message.label,
     reportedAtMs: Date.parse(message.reportedAt),
   };

@@ -35,6 +35,8 @@ export interface HttpServices {
   /** Admin views are closed when no token is configured outside the embedded mode. */
   adminOpen: boolean;
   maxBodyBytes: number;
+  /** The fraud desk's router, mounted at /desk (it does its own sign-in). */
+  desk?: express.Router;
 }
 
 export function createHttpApp(services: HttpServices): express.Express {
@@ -85,6 +87,8 @@ export function createHttpApp(services: HttpServices): express.Express {
     });
   if (services.ingest) bodyRoute('/v1/transactions', services.ingest);
   if (services.ingestLabels) bodyRoute('/v1/labels', services.ingestLabels);
+
+  if (services.desk) app.use('/desk', services.desk);
 
   app.use((_req, res) => res.status(404).json({ error: 'not found' }));
   // Express error handler: the four-argument signature is how express recognises it.

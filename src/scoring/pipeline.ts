@@ -131,6 +131,14 @@ function decisionRecord(s: ScoredTransaction, rulesVersion: string, modelVersion
     ...(s.modelScore !== undefined ? { modelScore: s.modelScore, modelVersion } : {}),
     rulesVersion,
     alertId: s.alert && !s.suppressed ? s.alert.alertId : undefined,
+    maskedPan: s.txn.maskedPan,
+    amount: s.txn.amount,
+    currency: s.txn.currency,
+    merchantId: s.txn.merchantId,
+    terminalId: s.txn.terminalId,
+    mcc: s.txn.mcc,
+    country: s.txn.country,
+    channel: s.txn.channel,
   };
 }
 

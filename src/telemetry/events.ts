@@ -39,6 +39,9 @@ export interface TelemetryEvents {
   'alerts.published': { type: string; action: string; count: number };
   'alerts.suppressed': { count: number };
   'alerts.event_to_alert': { seconds: number };
+  // desk
+  'desk.written': { table: 'alerts' | 'decisions' | 'labels'; rows: number; seconds: number };
+  'desk.skipped': { table: 'alerts' | 'decisions' | 'labels'; reason: string };
 }
 
 export type TelemetryEventName = keyof TelemetryEvents;

@@ -66,6 +66,10 @@ export function createMetrics(telemetry: Telemetry, options: { prefix?: string; 
   const labelsIgnored = new Counter({ name: `${p}compromise_labels_ignored_total`, help: 'Labels compromise detection could not use (they name no transaction the state keeps), by reason.', labelNames: ['reason'], registers: r });
   const evaluationSeconds = new Histogram({ name: `${p}compromise_evaluation_seconds`, help: 'Time to evaluate the points one chunk of labels touched.', buckets: FAST_BUCKETS, registers: r });
 
+  const deskRows = new Counter({ name: `${p}desk_rows_total`, help: 'Messages written into the desk’s PostgreSQL (duplicates included), by table.', labelNames: ['table'], registers: r });
+  const deskSkipped = new Counter({ name: `${p}desk_skipped_total`, help: 'Messages the desk could not read and skipped, by table.', labelNames: ['table'], registers: r });
+  const deskSeconds = new Histogram({ name: `${p}desk_write_duration_seconds`, help: 'Duration of one batched write into the desk’s PostgreSQL.', buckets: FAST_BUCKETS, labelNames: ['table'], registers: r });
+
   const off = [
     telemetry.on('compromise.point_flagged', (e) => {
       pointsFlagged.inc({ shape: e.shape, kind: e.kind });
@@ -74,6 +78,11 @@ export function createMetrics(telemetry: Telemetry, options: { prefix?: string; 
     telemetry.on('compromise.cards_warned', (e) => cardsWarned.inc({ recommendation: e.recommendation }, e.count)),
     telemetry.on('compromise.label_ignored', (e) => labelsIgnored.inc({ reason: e.reason })),
     telemetry.on('compromise.evaluated', (e) => evaluationSeconds.observe(e.seconds)),
+    telemetry.on('desk.written', (e) => {
+      deskRows.inc({ table: e.table }, e.rows);
+      deskSeconds.observe({ table: e.table }, e.seconds);
+    }),
+    telemetry.on('desk.skipped', (e) => deskSkipped.inc({ table: e.table })),
     telemetry.on('consumer.batch', (e) => {
       consumed.inc({ topic: e.topic }, e.size);
       batchSize.observe(e.size);
