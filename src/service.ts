@@ -257,7 +257,9 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       const outcomes = await store.recordLabels(decoded.accepted);
       await desk?.ingestLabels?.(decoded.accepted);
       const detected = await compromise?.detector.onLabels(decoded.accepted, outcomes);
-      const findings = detected ? { compromise: { points: detected.findings.length, cardsWarned: detected.warnings } } : {};
+      const findings = detected
+        ? { compromise: { points: detected.findings.map((f) => ({ point: f.point, shape: f.shape, window: f.window, evidence: f.evidence, reason: f.reasons[0]?.message })), cardsWarned: detected.warnings } }
+        : {};
       return { status: 200, body: { labels: outcomes, rejected: decoded.rejected, ...findings } };
     }
 

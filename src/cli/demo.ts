@@ -6,7 +6,7 @@
  * It ends by printing the fraud desk's address and a sign-in (the desk runs in process on PGlite); `--keep` keeps
  * the service serving the desk until Ctrl-C.
  *
- *   npm run demo -- [--seconds 60] [--customers 5000] [--days 45] [--seed 7] [--batch 500] [--keep] [--port 8080]
+ *   npm run demo -- [--seconds 60] [--customers 3000] [--days 45] [--seed 7] [--batch 500] [--keep] [--port 8080]
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +24,7 @@ interface DemoDecision {
 const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: '60' },
-    customers: { type: 'string', default: '5000' },
+    customers: { type: 'string', default: '3000' },
     days: { type: 'string', default: '45' },
     seed: { type: 'string', default: '7' },
     batch: { type: 'string', default: '500' },
@@ -54,7 +54,20 @@ async function main(): Promise<void> {
   console.log(model.version ? `Model ${model.version} on ${model.backend?.detail ?? 'tfjs'}; rules from rules/default.yaml.` : 'No model: rules only.');
   console.log(`Streaming simulated traffic (seed ${args.seed}, ${args.customers} customers, ${args.days} days) for up to ${seconds} s…\n`);
 
-  const simulation = createSimulation({ seed: Number(args.seed), customers: Number(args.customers), days: Number(args.days) });
+  // Breaches a little denser and their cards used a little sooner than the simulator's defaults, so a one-minute run
+  // sees some found: a breach's stolen cards are then used after about a week rather than twelve days.
+  const simulation = createSimulation({
+    seed: Number(args.seed),
+    customers: Number(args.customers),
+    days: Number(args.days),
+    fraudRates: { 'point-of-compromise': 0.4 },
+    compromise: { exploitDelayMedianDays: 7 },
+  });
+  const findings: Array<{ at: number; point: { kind: string; id: string }; shape?: string; reason?: string }> = [];
+  let cardsWarned = 0;
+  // Point-of-compromise fraud on cards the demo saw warned: was it after the warning, and flagged?
+  const exposedCard = new Map<string, number>();
+  const poc = { transactions: 0, afterWarning: 0, afterWarningFlagged: 0 };
   const truthOf = new Map<string, { scenario: string; caseId: string }>();
   const tally = {
     scored: 0,
@@ -81,18 +94,28 @@ async function main(): Promise<void> {
 
   async function flush(): Promise<void> {
     if (labels.length > 0) {
-      await post('/v1/labels', labels);
+      const result = (await post('/v1/labels', labels)) as { compromise?: { points: Array<{ point: { kind: string; id: string }; shape?: string; reason?: string }>; cardsWarned: number } };
       tally.labels += labels.length;
       labels = [];
+      for (const f of result.compromise?.points ?? []) findings.push({ at: simulatedUntil, point: f.point, shape: f.shape, reason: f.reason });
+      cardsWarned += result.compromise?.cardsWarned ?? 0;
     }
     if (transactions.length === 0) return;
-    const result = (await post('/v1/transactions', transactions)) as { decisions: DemoDecision[] };
+    const result = (await post('/v1/transactions', transactions)) as { decisions: Array<DemoDecision & { cardToken: string }> };
     transactions = [];
     for (const d of result.decisions) {
       tally.scored++;
       const truth = truthOf.get(d.transactionId);
       truthOf.delete(d.transactionId);
       const flagged = d.action !== 'allow';
+      if (d.reasons.some((r) => r.code === 'EXPOSED_CARD_RISKY_USE') && !exposedCard.has(d.cardToken)) exposedCard.set(d.cardToken, tally.scored);
+      if (truth?.scenario === 'point-of-compromise') {
+        poc.transactions++;
+        if (exposedCard.has(d.cardToken)) {
+          poc.afterWarning++;
+          if (flagged) poc.afterWarningFlagged++;
+        }
+      }
       if (d.action === 'review') tally.review++;
       if (d.action === 'block') tally.block++;
       if (flagged) for (const r of d.reasons) tally.reasons.set(r.code, (tally.reasons.get(r.code) ?? 0) + 1);
@@ -151,6 +174,18 @@ async function main(): Promise<void> {
     );
   }
   console.log(`  all fraud              ${String(tally.fraud).padStart(8)}   ${pct(tally.fraudFlagged, tally.fraud).padStart(7)}   missed ${tally.fraud - tally.fraudFlagged} transactions`);
+  const distinctPoints = new Map(findings.map((f) => [`${f.point.kind}:${f.point.id}`, f]));
+  const breached = [...distinctPoints.values()].filter((f) => f.shape === 'common-point');
+  console.log(
+    `\nCompromise detection: ${breached.length} breached points found from the labels (common point of purchase), ${distinctPoints.size - breached.length} where the fraud itself happened; ${cardsWarned} exposed cards warned (card-at-risk alerts).`,
+  );
+  for (const f of [...breached, ...distinctPoints.values()].filter((f, i, all) => all.indexOf(f) === i).slice(0, 6)) {
+    console.log(`  found ${new Date(f.at).toISOString().slice(0, 10)}: ${f.reason ?? `${f.point.kind} ${f.point.id}`}`);
+  }
+  console.log(
+    `  point-of-compromise fraud: ${poc.transactions} transactions; ${poc.afterWarning} came on cards already warned and exposed-use rules ` +
+      `saw (${pct(poc.afterWarning, poc.transactions)}), ${poc.afterWarningFlagged} of those flagged.`,
+  );
   const flagged = tally.review + tally.block;
   console.log(`\nAlerts: ${flagged} transactions flagged (${tally.review} review, ${tally.block} block); ${pct(flagged - tally.genuineFlagged, flagged)} of them fraud.`);
   console.log('Top reasons:');

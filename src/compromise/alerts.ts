@@ -42,6 +42,9 @@ export function cardAtRiskAlertId(cardToken: string, point: PointKey): string {
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
+/** Three significant digits: what the numbers mean, without float noise in every alert. */
+const sig3 = (value: number) => Number(value.toPrecision(3));
+
 function roughly(value: number): string {
   if (value >= 10) return String(Math.round(value));
   if (value >= 1) return value.toFixed(1);
@@ -58,7 +61,7 @@ export function findingSentence(finding: Finding): string {
   const between = `between ${day(finding.fromMs)} and ${day(finding.untilMs)}`;
   const odds = `p = ${finding.pValue.toPrecision(2)}`;
   if (finding.shape === 'fraud-at-point') {
-    return `${countText(finding.victims)} of ${finding.visitors} transactions at ${kind} ${id} ${between} were confirmed fraud; about ${roughly(finding.expected)} expected at the bank's fraud rate (${odds})`;
+    return `${countText(finding.victims)} of ${finding.visitors} cards that used ${kind} ${id} ${between} were defrauded there and nowhere else; about ${roughly(finding.expected)} expected (${odds})`;
   }
   return `${countText(finding.victims)} of ${finding.visitors} cards seen at ${kind} ${id} ${between} were later defrauded; about ${roughly(finding.expected)} expected (${odds})`;
 }
@@ -66,6 +69,10 @@ export function findingSentence(finding: Finding): string {
 /** 0..1 confidence for the alert's score field: 1 − p, never exactly 1 (so it sorts below certainties). */
 function confidence(pValue: number): number {
   return Math.round(Math.min(0.9999, Math.max(0, 1 - pValue)) * 10000) / 10000;
+}
+
+function evidenceOf(finding: Finding) {
+  return { victims: finding.victims, visitors: finding.visitors, expected: sig3(finding.expected), pValue: sig3(finding.pValue) };
 }
 
 export interface PointAlertInput {
@@ -98,7 +105,7 @@ export function compromisedPointAlert(input: PointAlertInput): AlertMessage {
     point,
     shape: finding.shape,
     window: { from: new Date(finding.fromMs).toISOString(), until: new Date(finding.untilMs).toISOString() },
-    evidence: { victims: finding.victims, visitors: finding.visitors, expected: finding.expected, pValue: finding.pValue },
+    evidence: evidenceOf(finding),
     findingId: input.findingId,
     revision: input.revision,
     ...(input.supersedes !== undefined ? { supersedes: input.supersedes } : {}),
@@ -139,7 +146,7 @@ export function cardAtRiskAlert(input: CardAtRiskInput): AlertMessage {
     point,
     shape: finding.shape,
     window: { from: new Date(finding.fromMs).toISOString(), until: new Date(finding.untilMs).toISOString() },
-    evidence: { victims: finding.victims, visitors: finding.visitors, expected: finding.expected, pValue: finding.pValue },
+    evidence: evidenceOf(finding),
     findingId: input.findingId,
     exposedAt: new Date(input.exposedAtMs).toISOString(),
     recommendation: input.recommendation,

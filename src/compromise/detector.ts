@@ -34,6 +34,8 @@ export interface DetectorSettings {
   minVictims: number;
   /** Flag a point when its corrected tail is at or below this. */
   alarmPValue: number;
+  /** …and it has at least this many times the victims expected. */
+  minLift: number;
   /** Recommend reissuing the exposed cards when the corrected tail is at or below this; monitoring otherwise. */
   reissuePValue: number;
   /** Weight of a card the service blocked but nobody confirmed yet; 0 ignores block decisions. */
@@ -48,6 +50,7 @@ export const DEFAULT_DETECTOR_SETTINGS: Readonly<DetectorSettings> = {
   maxWindowMs: 31 * DAY_MS,
   minVictims: 3,
   alarmPValue: 1e-5,
+  minLift: 3,
   reissuePValue: 1e-9,
   suspectWeight: 0.5,
   minFraudShare: 0.2,
@@ -85,6 +88,9 @@ export interface Suspect {
 }
 
 const HOUR_MS = 3_600_000;
+
+/** How many times more victims than expected: concentration, where the p-value is also size. */
+const liftOf = (finding: Finding) => finding.victims / Math.max(finding.expected, 1e-12);
 const LIST_OF: Readonly<Record<string, string>> = { terminal: 'compromised_terminals', merchant: 'compromised_merchants' };
 /** Cards warned per published batch: bounded messages and memory for a very large breach. */
 const WARN_BATCH = 1000;
@@ -210,12 +216,18 @@ export class CompromiseDetector {
     const { store, settings } = this.deps;
     const from = clock - settings.retentionMs;
     const [active, victimWeight] = await Promise.all([store.activeCards(dayOf(from), dayOf(clock)), store.victimWeight(from, clock + 1)]);
-    // At least one of each, so a young deployment's first victim does not make the base rate 0 (every point suspect).
-    const victimRate = Math.max(1, victimWeight) / Math.max(1, active);
+    // A card seen at a point counts as its victim only when its first fraud comes within the look-back after the visit:
+    // the chance of that for an ordinary card is the share of cards defrauded over the retention, scaled to the
+    // look-back (victims over 60 days / active, times 30/60). At least one victim and one card, so a young deployment's
+    // first victim does not make the base rate 0 (every point suspect).
+    const victimRate = (Math.max(1, victimWeight) / Math.max(1, active)) * Math.min(1, settings.lookbackMs / settings.retentionMs);
     const started = performance.now();
     const summary = { evaluated: 0, findings: [] as AlertMessage[], warnings: 0 };
-    // Terminals first: a merchant whose finding one of its terminals explains better is not flagged as a whole.
-    const points = [...new Set([...touched.victims, ...touched.frauds])].sort((a, b) => Number(a.startsWith('merchant:')) - Number(b.startsWith('merchant:')));
+    // Every touched point first, then the flagged ones strongest first: each finding claims the victims inside its
+    // window, and a weaker point those victims also visited (the shop next to the skimmed ATM) is judged again
+    // without them — a victim is explained once (BreachRadar's alternation, greedily).
+    const points = [...new Set([...touched.victims, ...touched.frauds])];
+    const flagged: Finding[] = [];
     for (const point of points) {
       summary.evaluated++;
       const candidates = await Promise.all([
@@ -223,9 +235,20 @@ export class CompromiseDetector {
         touched.frauds.has(point) ? this.fraudAtPoint(point, victimRate, clock) : undefined,
       ]);
       for (const candidate of candidates) if (candidate !== undefined) this.deps.onCandidate?.(candidate);
-      const flagged = candidates.filter((f): f is Finding => f !== undefined && f.pValue <= settings.alarmPValue).sort((a, b) => a.pValue - b.pValue);
-      if (flagged.length === 0 || (await this.explainedByTerminal(point, flagged[0]))) continue;
-      const published = await this.publish(flagged[0]);
+      const best = candidates.filter((f): f is Finding => f !== undefined && this.passes(f)).sort((a, b) => a.pValue - b.pValue)[0];
+      if (best !== undefined) flagged.push(best);
+    }
+    // Terminals before merchants: a merchant one of its terminals explains is not flagged whole (a bank's ATM network
+    // with one skimmed ATM has the smaller p-value, from more victims, but the ATM has the lift).
+    flagged.sort((a, b) => Number(a.point.startsWith('merchant:')) - Number(b.point.startsWith('merchant:')) || a.pValue - b.pValue);
+    for (let finding of flagged) {
+      if (finding.shape === 'common-point') {
+        const rejudged = await this.commonPoint(finding.point, victimRate, clock, finding.pValue);
+        if (rejudged === undefined || !this.passes(rejudged)) continue;
+        finding = rejudged;
+      }
+      if (await this.explainedByTerminal(finding.point, finding)) continue;
+      const published = await this.publish(finding);
       if (published.alert !== undefined) summary.findings.push(published.alert);
       summary.warnings += published.warnings;
     }
@@ -234,24 +257,59 @@ export class CompromiseDetector {
   }
 
   /**
+   * Significant and concentrated: a point with thousands of visitors reaches any p-value with a modest excess of
+   * victims (twice its share), which is how a big place near a breach looks, not a breach; its warnings would go to
+   * thousands of cards.
+   */
+  private passes(finding: Finding): boolean {
+    return finding.pValue <= this.deps.settings.alarmPValue && liftOf(finding) >= this.deps.settings.minLift;
+  }
+
+  /**
    * A skimmer on one terminal also makes its merchant look compromised (the victims were all at the merchant too),
    * but warning every card of every terminal there would warn many that were never exposed. A merchant finding is
-   * dropped when one of its terminals has a finding at least as strong whose window overlaps it.
+   * dropped when one of its terminals has a finding over the same time that is as strong or far more concentrated.
    */
   private async explainedByTerminal(point: PointKey, finding: Finding): Promise<boolean> {
     if (!point.startsWith('merchant:')) return false;
-    for (const terminal of this.terminalsOf.get(point) ?? []) {
+    const terminals = [...(this.terminalsOf.get(point) ?? [])];
+    for (const terminal of terminals) {
       const found = await this.deps.store.finding(terminal);
-      if (found !== undefined && found.pValue <= finding.pValue && found.fromMs <= finding.untilMs && found.untilMs >= finding.fromMs) return true;
+      if (found === undefined || found.fromMs > finding.untilMs || found.untilMs < finding.fromMs) continue;
+      // As strong, or far more concentrated: a breached ATM in a bank's network of hundreds gives the network a
+      // smaller p-value (more victims) but a fraction of the terminal's lift.
+      if (found.pValue <= finding.pValue || found.lift >= 1.5 * liftOf(finding)) return true;
+    }
+    // Not flagged yet, but where the victims were: when one terminal holds half the merchant's victims in the window
+    // and at least twice its share of the merchant's traffic, the leak is that terminal's (it is judged on its own).
+    if (terminals.length < 2) return false;
+    const inWindow = (visits: number[]) => visits.some((t) => t >= finding.fromMs && t < finding.untilMs);
+    const merchantVictims = new Set((await this.deps.store.victimsAt(point)).filter((v) => inWindow(v.visitsMs)).map((v) => v.cardToken));
+    if (merchantVictims.size === 0) return false;
+    const days = [dayOf(finding.fromMs), dayOf(finding.untilMs)] as const;
+    const merchantTraffic = (await this.deps.store.dailyVisits(point, ...days)).reduce((a, b) => a + b, 0);
+    for (const terminal of terminals) {
+      const victims = (await this.deps.store.victimsAt(terminal)).filter((v) => merchantVictims.has(v.cardToken) && inWindow(v.visitsMs)).length;
+      if (victims < 0.5 * merchantVictims.size) continue;
+      const traffic = (await this.deps.store.dailyVisits(terminal, ...days)).reduce((a, b) => a + b, 0);
+      if (victims / merchantVictims.size >= 2 * (traffic / Math.max(1, merchantTraffic))) return true;
     }
     return false;
   }
 
-  private async commonPoint(point: PointKey, baseRate: number, clock: number): Promise<Finding | undefined> {
+  /**
+   * The point's best window over its victims' visits. With `strongerThan`, victims claimed by another point's finding
+   * at least that strong are left out: they are explained there.
+   */
+  private async commonPoint(point: PointKey, baseRate: number, clock: number, strongerThan?: number): Promise<Finding | undefined> {
     const { store, settings } = this.deps;
     const since = clock - settings.retentionMs;
+    const victims = await store.victimsAt(point);
+    const claims = strongerThan === undefined ? new Map() : await store.claims(victims.map((v) => v.cardToken));
     const markers: Marker[] = [];
-    for (const victim of await store.victimsAt(point)) {
+    for (const victim of victims) {
+      const claim = claims.get(victim.cardToken);
+      if (claim !== undefined && claim.point !== point && claim.pValue <= strongerThan!) continue;
       const id = victim.accountId ?? victim.cardToken;
       for (const atMs of victim.visitsMs) if (atMs >= since) markers.push({ id, atMs, weight: victim.weight });
     }
@@ -343,9 +401,31 @@ export class CompromiseDetector {
     };
   }
 
+  /**
+   * The breach window, from the scan's window: each victim's visits there, the one nearest the middle of them all,
+   * and the shortest span holding 80 % of the victims. A regular at a skimmed ATM also came the week before and the
+   * week after the breach; the scan's window stretches to those visits, the breach did not.
+   */
+  private async coreWindow(finding: Finding): Promise<{ fromMs: number; untilMs: number }> {
+    if (finding.shape !== 'common-point') return finding;
+    const victims = await this.deps.store.victimsAt(finding.point);
+    const inside = victims.map((v) => v.visitsMs.filter((t) => t >= finding.fromMs && t < finding.untilMs)).filter((visits) => visits.length > 0);
+    if (inside.length < this.deps.settings.minVictims) return finding;
+    const all = inside.flat().sort((a, b) => a - b);
+    const middle = all[Math.floor(all.length / 2)];
+    const times = inside.map((visits) => visits.reduce((best, t) => (Math.abs(t - middle) < Math.abs(best - middle) ? t : best))).sort((a, b) => a - b);
+    const keep = Math.max(this.deps.settings.minVictims, Math.ceil(0.8 * times.length));
+    let best = { fromMs: times[0], untilMs: times[times.length - 1] };
+    for (let i = 0; i + keep - 1 < times.length; i++) {
+      if (times[i + keep - 1] - times[i] < best.untilMs - best.fromMs) best = { fromMs: times[i], untilMs: times[i + keep - 1] };
+    }
+    return { fromMs: best.fromMs, untilMs: best.untilMs + HOUR_MS };
+  }
+
   /** Publishes a finding that is new or grew, then warns the exposed cards not warned yet; returns what it published. */
-  private async publish(finding: Finding): Promise<{ alert?: AlertMessage; warnings: number }> {
+  private async publish(found: Finding): Promise<{ alert?: AlertMessage; warnings: number }> {
     const { store, settings, telemetry } = this.deps;
+    const finding: Finding = { ...found, ...(await this.coreWindow(found)) };
     const previous = await store.finding(finding.point);
     // An earlier, wider window stays: new evidence may move the best window, but the exposed cards stay exposed.
     if (previous !== undefined) {
@@ -357,7 +437,7 @@ export class CompromiseDetector {
     const alertId = compromisedPointAlertId(finding.point, finding.fromMs, finding.untilMs);
     if (previous !== undefined && previous.alertId === alertId) {
       // Nothing to publish, but the stronger evidence is remembered: it decides whether the point explains its merchant.
-      if (finding.pValue < previous.pValue) await store.putFinding(finding.point, { ...previous, pValue: finding.pValue, victims: finding.victims });
+      if (finding.pValue < previous.pValue) await store.putFinding(finding.point, { ...previous, pValue: finding.pValue, lift: liftOf(finding), victims: finding.victims });
       return { warnings: 0 };
     }
     const findingId = previous?.findingId ?? findingIdFor(finding.point, finding.fromMs);
@@ -405,8 +485,12 @@ export class CompromiseDetector {
     const { kind, id } = parsePointKey(finding.point);
     await store.addToList(LIST_OF[kind], id);
     this.deps.onListed?.(LIST_OF[kind], id);
+    // The victims inside the window are this finding's: weaker points they also visited are judged without them.
+    const claimed = (await store.victimsAt(finding.point)).filter((v) => v.visitsMs.some((t) => t >= finding.fromMs && t < finding.untilMs)).map((v) => v.cardToken);
+    await store.claim(finding.point, finding.pValue, claimed);
     await store.putFinding(finding.point, {
       pValue: finding.pValue,
+      lift: liftOf(finding),
       findingId,
       alertId,
       revision,

@@ -80,6 +80,7 @@ export function createMemoryCompromiseStore(options: MemoryCompromiseStoreOption
   const victimsByPoint = new Map<PointKey, Map<string, PointVictim>>();
   const fraudsByPoint = new Map<PointKey, Map<string, PointFraud>>();
   const findings = new Map<PointKey, FindingState>();
+  const claims = new Map<string, { point: PointKey; pValue: number }>();
   const warned = new Map<PointKey, Set<string>>();
   const exposures: Exposure[] = [];
   const lists = new Map<string, Set<string>>();
@@ -149,13 +150,7 @@ export function createMemoryCompromiseStore(options: MemoryCompromiseStoreOption
       const log = logs.get(point);
       if (log === undefined) return [];
       const visits: Visit[] = [];
-      const seen = new Set<string>();
-      for (let i = log.lowerBound(fromMs); i < log.times.length && log.times[i] < untilMs; i++) {
-        const key = `${log.cards[i]}@${log.times[i]}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        visits.push({ card: log.cards[i], atMs: log.times[i] });
-      }
+      for (let i = log.lowerBound(fromMs); i < log.times.length && log.times[i] < untilMs; i++) visits.push({ card: log.cards[i], atMs: log.times[i] });
       return visits;
     },
 
@@ -231,6 +226,22 @@ export function createMemoryCompromiseStore(options: MemoryCompromiseStoreOption
 
     async confirmedVictims(cardTokens) {
       return new Set(cardTokens.filter((t) => (victims.get(t)?.weight ?? 0) >= 1));
+    },
+
+    async claims(cardTokens) {
+      const found = new Map<string, { point: PointKey; pValue: number }>();
+      for (const token of cardTokens) {
+        const claim = claims.get(token);
+        if (claim !== undefined) found.set(token, claim);
+      }
+      return found;
+    },
+
+    async claim(point, pValue, cardTokens) {
+      for (const token of cardTokens) {
+        const known = claims.get(token);
+        if (known === undefined || pValue < known.pValue) claims.set(token, { point, pValue });
+      }
     },
 
     async putFrauds(point, list) {

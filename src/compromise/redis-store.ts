@@ -116,16 +116,11 @@ export function createRedisCompromiseStore(redis: Redis | Cluster, options: Redi
     }
   }
 
-  function decodePointLog(buffer: Buffer | null, into: Visit[], fromMs: number, untilMs: number, seen: Set<string>): void {
+  function decodePointLog(buffer: Buffer | null, into: Visit[], fromMs: number, untilMs: number): void {
     if (buffer === null) return;
     for (let at = 0; at + POINT_ENTRY_BYTES <= buffer.length; at += POINT_ENTRY_BYTES) {
       const atMs = buffer.readUInt32LE(at + 8) * MINUTE_MS;
-      if (atMs < fromMs || atMs >= untilMs) continue;
-      const card = buffer.toString('hex', at, at + 8);
-      const key = `${card}@${atMs}`;
-      if (seen.has(key)) continue; // a redelivered transaction appended twice
-      seen.add(key);
-      into.push({ card, atMs });
+      if (atMs >= fromMs && atMs < untilMs) into.push({ card: buffer.toString('hex', at, at + 8), atMs });
     }
   }
 
@@ -204,9 +199,9 @@ export function createRedisCompromiseStore(redis: Redis | Cluster, options: Redi
       for (let day = dayOf(fromMs); day <= dayOf(untilMs - 1); day++) days.push(day);
       const buffers = await guarded('visitsAt', () => Promise.all(days.map((day) => redis.getBuffer(keys.visitsOfDay(day)))));
       const visits: Visit[] = [];
-      const seen = new Set<string>();
-      for (const buffer of buffers) decodePointLog(buffer, visits, fromMs, untilMs, seen);
-      return visits;
+      for (const buffer of buffers) decodePointLog(buffer, visits, fromMs, untilMs);
+      // Chunks append concurrently from several partitions: a day's log is nearly, not exactly, in time order.
+      return visits.sort((a, b) => a.atMs - b.atMs);
     },
 
     async cardVisits(cardToken, fromMs, untilMs) {
@@ -337,6 +332,27 @@ export function createRedisCompromiseStore(redis: Redis | Cluster, options: Redi
         });
       }
       return confirmed;
+    },
+
+    async claims(cardTokens) {
+      const found = new Map<string, { point: PointKey; pValue: number }>();
+      for (let i = 0; i < cardTokens.length; i += 1000) {
+        const batch = cardTokens.slice(i, i + 1000);
+        const raw = await guarded('claims', () => redis.hmget(global.claims, ...batch));
+        raw.forEach((value, j) => {
+          if (value !== null) found.set(batch[j], JSON.parse(value) as { point: PointKey; pValue: number });
+        });
+      }
+      return found;
+    },
+
+    async claim(point, pValue, cardTokens) {
+      if (cardTokens.length === 0) return;
+      const known = await store.claims(cardTokens);
+      const stronger = cardTokens.filter((t) => (known.get(t)?.pValue ?? Number.POSITIVE_INFINITY) > pValue);
+      if (stronger.length === 0) return;
+      const value = JSON.stringify({ point, pValue });
+      await guarded('claim', () => redis.hset(global.claims, ...stronger.flatMap((t) => [t, value])));
     },
 
     async putFrauds(point, list) {

@@ -33,6 +33,7 @@ export function detectorSettings(config: Config): DetectorSettings {
     maxWindowMs: config.compromiseMaxWindowDays * DAY_MS,
     minVictims: config.compromiseMinVictims,
     alarmPValue: config.compromiseAlarmP,
+    minLift: config.compromiseMinLift,
     reissuePValue: config.compromiseReissueP,
     suspectWeight: config.compromiseSuspectWeight,
     minFraudShare: config.compromiseMinFraudShare,

@@ -126,6 +126,12 @@ export interface ScanResult {
 
 const HOUR_MS = 3_600_000;
 
+/** The items in time order; the input itself when it already is (visit logs are read in order). */
+function sortedByTime<T extends { atMs: number }>(items: readonly T[]): readonly T[] {
+  for (let i = 1; i < items.length; i++) if (items[i].atMs < items[i - 1].atMs) return [...items].sort((a, b) => a.atMs - b.atMs);
+  return items;
+}
+
 /** Distinct-id counting over a time-sorted sequence: each start stamps the ids it has counted, no Set per window. */
 class DistinctSweep {
   private readonly ids: Int32Array;
@@ -159,13 +165,13 @@ class DistinctSweep {
  */
 export function scanWindows(markersIn: readonly Marker[], sightingsIn: readonly Sighting[], options: ScanOptions): ScanResult | undefined {
   if (!(options.baseRate > 0) || markersIn.length === 0) return undefined;
-  const markers = [...markersIn].sort((a, b) => a.atMs - b.atMs);
+  const markers = sortedByTime(markersIn);
   const weightOf = new Map<string, number>();
   for (const m of markers) weightOf.set(m.id, Math.max(weightOf.get(m.id) ?? 0, m.weight));
   let total = 0;
   for (const w of weightOf.values()) total += w;
   if (total < options.minMarkers) return undefined;
-  const sightings = [...sightingsIn].sort((a, b) => a.atMs - b.atMs);
+  const sightings = sortedByTime(sightingsIn);
   const victims = new DistinctSweep(markers);
   const visitors = new DistinctSweep(sightings);
 

@@ -92,8 +92,10 @@ export interface FindingState {
   fromMs: number;
   untilMs: number;
   victims: number;
-  /** The corrected tail of the alert last published. */
+  /** The corrected tail of the alert last published (or of stronger evidence since, in the same window). */
   pValue: number;
+  /** victims / expected. */
+  lift: number;
   raisedAtMs: number;
 }
 
@@ -116,7 +118,10 @@ export interface CompromiseStore {
   recordVisits(txns: readonly CardTransaction[]): Promise<void>;
 
   // ---- read and written by the detector
-  /** Visits at a point from `fromMs` (inclusive) to `untilMs` (exclusive), duplicates (redeliveries) removed. */
+  /**
+   * Visits at a point from `fromMs` (inclusive) to `untilMs` (exclusive), in time order. A redelivered transaction may
+   * appear twice: every reader counts distinct cards, which duplicates do not change.
+   */
   visitsAt(point: PointKey, fromMs: number, untilMs: number): Promise<Visit[]>;
   /** The card's visits from `fromMs` (inclusive) to `untilMs` (exclusive), duplicates removed. */
   cardVisits(cardToken: string, fromMs: number, untilMs: number): Promise<CardVisits>;
@@ -136,6 +141,11 @@ export interface CompromiseStore {
   victimWeight(fromMs: number, untilMs: number): Promise<number>;
   /** The cards among these that are confirmed victims (weight 1). */
   confirmedVictims(cardTokens: readonly string[]): Promise<Set<string>>;
+
+  /** Which finding explains each of these victims (the strongest that claimed it), when one does. */
+  claims(cardTokens: readonly string[]): Promise<Map<string, { point: PointKey; pValue: number }>>;
+  /** A finding claims the victims inside its window; a stronger claim already there stays. */
+  claim(point: PointKey, pValue: number, cardTokens: readonly string[]): Promise<void>;
 
   putFrauds(point: PointKey, frauds: readonly PointFraud[]): Promise<void>;
   fraudsAt(point: PointKey): Promise<PointFraud[]>;

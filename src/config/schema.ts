@@ -40,6 +40,7 @@ export const configFields = {
   compromiseMaxWindowDays: int('COMPROMISE_MAX_WINDOW_DAYS', 31, 'Longest breach window the detector tries.', 1, 365),
   compromiseMinVictims: int('COMPROMISE_MIN_VICTIMS', 3, 'Victims a finding needs inside its window.', 2, 1000),
   compromiseAlarmP: num('COMPROMISE_ALARM_P', 1e-5, "Flag a point when its p-value (Poisson tail, corrected for the windows tried) is at or below this; 1e-5 gave 0.1 false point alerts per week per 10,000 points in the simulator's study (README).", 1e-30, 0.5),
+  compromiseMinLift: num('COMPROMISE_MIN_LIFT', 3, 'A flagged point also needs at least this many times the victims its traffic explains (a big place near a breach passes the p-value with a modest excess).', 1, 1000),
   compromiseReissueP: num('COMPROMISE_REISSUE_P', 1e-9, "Recommend reissuing an exposed card when its point's p-value is at or below this; monitor above.", 1e-300, 0.5),
   compromiseSuspectWeight: num('COMPROMISE_SUSPECT_WEIGHT', 0.5, 'How much a card the service itself blocked counts as a victim until a label decides; 0 ignores block decisions.', 0, 1),
   compromiseMinFraudShare: num('COMPROMISE_MIN_FRAUD_SHARE', 0.2, "Fraud at the point itself needs at least this share of the point's cards in the window defrauded there.", 0, 1),

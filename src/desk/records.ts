@@ -109,7 +109,16 @@ export function alertRow(message: unknown): AlertRow | { invalid: string } {
 function safeBody(message: Json): string {
   const { pan: _pan, ...rest } = message;
   if (typeof rest.maskedPan === 'string' && !MASKED.test(rest.maskedPan)) delete rest.maskedPan;
-  return scrubPans(JSON.stringify(rest));
+  // Value by value, not over the serialized text: the digits of a number (a p-value's 0.000009455946498769965) are
+  // no PAN, and masking them there broke the JSON. A whole number of 12-19 digits that passes Luhn is masked as text.
+  return JSON.stringify(rest, (_key, value: unknown) => {
+    if (typeof value === 'string') return scrubPans(value);
+    if (typeof value === 'number' && Number.isInteger(value) && value >= 1e11) {
+      const masked = scrubPans(String(value));
+      return masked === String(value) ? value : masked;
+    }
+    return value;
+  });
 }
 
 /** A line of the scores topic (src/alerts/sinks.ts DecisionRecord). */

@@ -112,6 +112,8 @@ export function compromiseGlobalKeys(prefix: string) {
     victims: `${prefix}{cpp:victims}`,
     /** Victims by first fraud time (score). */
     victimsByFirstFraud: `${prefix}{cpp:victims}:first`,
+    /** Victim → the finding that explains it (point and p-value). */
+    claims: `${prefix}{cpp:victims}:claims`,
     /** The exposures feed (a stream) every instance's ExposureIndex follows. */
     exposures: `${prefix}{cpp:exposures}`,
     /** Cards the service itself blocked, waiting for the detector (score: event time). */
