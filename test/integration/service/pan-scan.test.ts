@@ -130,6 +130,7 @@ describe('PAN scan of everything the pipeline leaves behind', () => {
       else if (type === 'zset') values = await redis.zrangeBuffer(key, '0', '-1');
       else if (type === 'set') values = await redis.smembersBuffer(key);
       else if (type === 'list') values = await redis.lrangeBuffer(key, '0', '-1');
+      else if (type === 'stream') values = (await redis.xrangeBuffer(key, '-', '+')).flatMap(([id, fields]) => [id, ...fields]);
       else throw new Error(`key ${key.toString('latin1')} has type ${type}, which this scan does not read`);
       scan('redis', [key.toString('latin1'), ...values.map((v) => v.toString('latin1'))]);
     }
