@@ -19,5 +19,15 @@ module.exports = {
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
       setupFilesAfterEnv: ['<rootDir>/test/support/integration-timeouts.ts'],
     },
+    {
+      // `npm run test:fuzz`: volume fuzzing on the same real stack; a named script CI runs, not part of `npm test`.
+      displayName: 'fuzz',
+      testEnvironment: 'node',
+      transform,
+      testMatch: ['<rootDir>/test/fuzz/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/support/fuzz-timeouts.ts'],
+    },
   ],
 };

@@ -12,7 +12,7 @@ for target in "${targets[@]}"; do
   case "$target" in
     kafka)
       if pid="$(alive_pid "$KAFKA_DIR/kafka.pid")"; then stop_pid "$pid" kafka 30; fi
-      rm -f "$KAFKA_DIR/kafka.pid" "$KAFKA_DIR/port"
+      rm -f "$KAFKA_DIR/kafka.pid" "$KAFKA_DIR/port" "$KAFKA_DIR/version"
       rm -rf "$KAFKA_DIR/data"
       ;;
     redis)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Brings up the development/test stack on loopback: a single-node Apache Kafka 3.9 in KRaft mode (jars from Maven
-# Central via stack/kafka/pom.xml) and a redis-server (or the server REDIS_URL names). Idempotent: a running stack is
-# reused. Writes the addresses to .stack/env. With --report-started, the last stdout line is STARTED=<what this run
-# started>, so the jest teardown stops only that.
+# Brings up the development/test stack on loopback: a single-node Apache Kafka in KRaft mode (jars from Maven
+# Central via stack/kafka/pom.xml; STACK_KAFKA_VERSION picks the release, default 3.9.1, e.g. 4.1.2) and a
+# redis-server (or the server REDIS_URL names). Idempotent: a running stack of the same Kafka version is reused.
+# Writes the addresses to .stack/env. With --report-started, the last stdout line is STARTED=<what this run started>,
+# so the jest teardown stops only that.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/stack-lib.sh"
 
@@ -18,22 +19,34 @@ command -v redis-cli >/dev/null || die "redis-cli not found: install it (apt-get
 
 mkdir -p "$KAFKA_DIR/logs" "$REDIS_DIR"
 
-# ---- Kafka jars: resolved once into Maven's local repository, copied to .stack/kafka/lib while the pom is unchanged.
+# ---- Kafka jars: resolved once into Maven's local repository, copied to .stack/kafka/lib-<version> while the pom is
+# unchanged, so switching versions back and forth costs a copy at most.
+KAFKA_VERSION="${STACK_KAFKA_VERSION:-3.9.1}"
+[[ "$KAFKA_VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "STACK_KAFKA_VERSION: \"$KAFKA_VERSION\" must be a release such as 3.9.1 or 4.1.2"
+KAFKA_MAJOR="${KAFKA_VERSION%%.*}"
+mvn_profile=()
+# Kafka 4 logs through log4j 2 (see the pom): its own logging binding and configuration format.
+if [ "$KAFKA_MAJOR" -ge 4 ]; then mvn_profile=(-Dkafka.line=4); fi
 POM="$ROOT/stack/kafka/pom.xml"
+LIB="$KAFKA_DIR/lib-$KAFKA_VERSION"
 pom_hash="$(sha256sum "$POM" | cut -c1-16)"
-if [ "$(cat "$KAFKA_DIR/lib.hash" 2>/dev/null)" != "$pom_hash" ]; then
-  log "resolving the Kafka broker from Maven (first run downloads ~100 MB into ~/.m2)"
-  rm -rf "$KAFKA_DIR/lib"
-  mvn -q -B -Dstyle.color=never -f "$POM" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$KAFKA_DIR/lib" >&2 \
-    || die "mvn could not resolve org.apache.kafka:kafka_2.13 (is Maven Central reachable?)"
-  echo "$pom_hash" > "$KAFKA_DIR/lib.hash"
+if [ "$(cat "$LIB/.pom-hash" 2>/dev/null)" != "$pom_hash" ]; then
+  log "resolving the Kafka $KAFKA_VERSION broker from Maven (first run downloads ~100 MB into ~/.m2)"
+  rm -rf "$LIB"
+  mvn -q -B -Dstyle.color=never -f "$POM" dependency:copy-dependencies -DincludeScope=runtime -Dkafka.version="$KAFKA_VERSION" "${mvn_profile[@]}" \
+    -DoutputDirectory="$LIB" >&2 || die "mvn could not resolve org.apache.kafka:kafka_2.13:$KAFKA_VERSION (is Maven Central reachable? is it a release?)"
+  echo "$pom_hash" > "$LIB/.pom-hash"
 fi
 
 # ---- Kafka broker
 kafka_pid="$(alive_pid "$KAFKA_DIR/kafka.pid" || true)"
 if [ -n "$kafka_pid" ]; then
   KAFKA_PORT="$(cat "$KAFKA_DIR/port")"
-  log "Kafka already running (pid $kafka_pid) on 127.0.0.1:$KAFKA_PORT"
+  # A broker started before versions were recorded ran the only version there was.
+  running_version="$(cat "$KAFKA_DIR/version" 2>/dev/null || echo 3.9.1)"
+  [ "$running_version" = "$KAFKA_VERSION" ] \
+    || die "Kafka $running_version is running (pid $kafka_pid), not $KAFKA_VERSION: stop it first (npm run stack:down -- kafka)"
+  log "Kafka $KAFKA_VERSION already running (pid $kafka_pid) on 127.0.0.1:$KAFKA_PORT"
 else
   KAFKA_PORT="$(free_port)"
   CONTROLLER_PORT="$(free_port)"
@@ -60,7 +73,21 @@ num.network.threads=2
 num.io.threads=2
 log.retention.hours=24
 PROPS
-  cat > "$KAFKA_DIR/log4j.properties" <<'L4J'
+  if [ "$KAFKA_MAJOR" -ge 4 ]; then
+    cat > "$KAFKA_DIR/log4j2.properties" <<'L4J'
+appender.file.type=File
+appender.file.name=file
+appender.file.fileName=${sys:kafka.logs.dir}/server.log
+appender.file.layout.type=PatternLayout
+appender.file.layout.pattern=[%d] %p %m (%c)%n
+rootLogger.level=WARN
+rootLogger.appenderRef.file.ref=file
+logger.broker.name=kafka.server.BrokerServer
+logger.broker.level=INFO
+L4J
+    LOGGING=("-Dlog4j2.configurationFile=$KAFKA_DIR/log4j2.properties")
+  else
+    cat > "$KAFKA_DIR/log4j.properties" <<'L4J'
 log4j.rootLogger=WARN, file
 log4j.appender.file=org.apache.log4j.FileAppender
 log4j.appender.file.File=${kafka.logs.dir}/server.log
@@ -69,8 +96,10 @@ log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka.server.KafkaServer=INFO
 log4j.logger.kafka.server.BrokerServer=INFO
 L4J
+    LOGGING=("-Dlog4j.configuration=file:$KAFKA_DIR/log4j.properties")
+  fi
   JAVA_OPTS=(-Xms256m -Xmx768m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true
-    "-Dlog4j.configuration=file:$KAFKA_DIR/log4j.properties" "-Dkafka.logs.dir=$KAFKA_DIR/logs" -cp "$KAFKA_DIR/lib/*")
+    "${LOGGING[@]}" "-Dkafka.logs.dir=$KAFKA_DIR/logs" -cp "$LIB/*")
   cluster_id="$(java "${JAVA_OPTS[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)"
   java "${JAVA_OPTS[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_DIR/server.properties" >"$KAFKA_DIR/logs/format.out" 2>&1 \
     || die "formatting Kafka storage failed; see $KAFKA_DIR/logs/format.out"
@@ -78,8 +107,9 @@ L4J
   setsid java "${JAVA_OPTS[@]}" kafka.Kafka "$KAFKA_DIR/server.properties" >"$KAFKA_DIR/logs/stdout.log" 2>&1 < /dev/null &
   echo $! > "$KAFKA_DIR/kafka.pid"
   echo "$KAFKA_PORT" > "$KAFKA_DIR/port"
+  echo "$KAFKA_VERSION" > "$KAFKA_DIR/version"
   started+=(kafka)
-  log "Kafka starting (pid $!) on 127.0.0.1:$KAFKA_PORT"
+  log "Kafka $KAFKA_VERSION starting (pid $!) on 127.0.0.1:$KAFKA_PORT"
 fi
 
 # ---- Redis
@@ -112,7 +142,7 @@ done
 node "$ROOT/scripts/wait-for-kafka.js" "127.0.0.1:$KAFKA_PORT" 90000 "$KAFKA_DIR/kafka.pid" \
   || die "Kafka did not answer a metadata request in 90 s; see $KAFKA_DIR/logs/server.log"
 
-printf 'KAFKA_BROKERS=127.0.0.1:%s\nREDIS_URL=%s\n' "$KAFKA_PORT" "$REDIS" > "$STACK/env"
+printf 'KAFKA_BROKERS=127.0.0.1:%s\nREDIS_URL=%s\nSTACK_KAFKA_VERSION=%s\n' "$KAFKA_PORT" "$REDIS" "$KAFKA_VERSION" > "$STACK/env"
 log "ready: $(tr '\n' ' ' < "$STACK/env")(written to .stack/env)"
 if $REPORT_STARTED; then
   (IFS=,; echo "STARTED=${started[*]:-}")

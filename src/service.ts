@@ -27,7 +27,7 @@ import { watchModelDirectory } from './model/watch';
 import { FEATURE_INDEX, FEATURE_NAMES } from './state/features';
 import { createMemoryStore } from './state/memory-store';
 import { createRedisStore } from './state/redis-store';
-import { connectRedis } from './state/redis-connection';
+import { connectRedis, logConnectionState } from './state/redis-connection';
 import type { FeatureStore } from './state/store';
 import { createMemorySuppressor, type AlertSuppressor } from './alerts/suppression';
 import { createRedisSuppressor } from './alerts/redis-suppressor';
@@ -118,7 +118,10 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
 
     const hasRedis = config.redisUrl !== undefined || config.redisClusterNodes.length > 0;
     const redis = hasRedis ? connectRedis(config) : undefined;
-    if (redis) closers.push({ name: 'redis', close: () => void redis.disconnect() });
+    if (redis) {
+      logConnectionState(redis, logger);
+      closers.push({ name: 'redis', close: () => void redis.disconnect() });
+    }
 
     // Lists declared `external` in the rule file are Redis sets, mirrored in memory (rules evaluate synchronously);
     // without Redis they live in this process, where compromise detection adds the points it flags.

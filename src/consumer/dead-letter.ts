@@ -20,7 +20,7 @@ export interface DeadLetterReason {
 }
 
 export function deadLetterRecord(message: ConsumedMessage, reason: DeadLetterReason, failedAtMs: number): OutgoingMessage {
-  const { value, redacted } = withoutSensitiveAuthenticationData(message.value);
+  const { value, redacted, dropped } = withoutSensitiveAuthenticationData(message.value);
   const headers: Record<string, string | Buffer> = {};
   for (const [name, header] of Object.entries(message.headers)) if (header !== undefined) headers[name] = header;
   Object.assign(headers, {
@@ -32,10 +32,11 @@ export function deadLetterRecord(message: ConsumedMessage, reason: DeadLetterRea
     'dlq-failed-at': new Date(failedAtMs).toISOString(),
   });
   if (redacted) headers['dlq-redacted'] = 'true';
+  if (dropped) headers['dlq-value-dropped'] = dropped;
   return { key: message.key, value: value ?? Buffer.alloc(0), headers };
 }
 
-function withoutSensitiveAuthenticationData(value: Buffer | null): { value: Buffer | null; redacted: boolean } {
+function withoutSensitiveAuthenticationData(value: Buffer | null): { value: Buffer | null; redacted: boolean; dropped?: string } {
   if (value === null || value.length === 0) return { value, redacted: false };
   const text = value.toString('utf8');
   if (!SENSITIVE_AUTHENTICATION_FIELDS.some((field) => text.includes(`"${field}"`))) return { value, redacted: false };
@@ -48,5 +49,13 @@ function withoutSensitiveAuthenticationData(value: Buffer | null): { value: Buff
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { value, redacted: false };
   const copy = { ...(parsed as Record<string, unknown>) };
   for (const field of SENSITIVE_AUTHENTICATION_FIELDS) delete copy[field];
-  return { value: Buffer.from(JSON.stringify(copy)), redacted: true };
+  try {
+    return { value: Buffer.from(JSON.stringify(copy)), redacted: true };
+  } catch (error) {
+    // JSON.stringify recurses and overflows the stack on nesting that JSON.parse still reads (a 40 kB message of
+    // brackets is enough). Thrown on, it would crash the consumer on the same message after every restart; the
+    // original bytes hold the sensitive data, so none of them may be kept either: the record says why it is empty.
+    if (!(error instanceof RangeError)) throw error;
+    return { value: Buffer.alloc(0), redacted: true, dropped: 'too deeply nested to redact' };
+  }
 }

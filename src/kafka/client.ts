@@ -76,13 +76,45 @@ export async function connectProducer(kafka: Kafka): Promise<TopicProducer> {
     async send(topic, messages) {
       if (messages.length === 0) return;
       try {
-        await producer.send({ topic, messages, acks: -1 });
+        for (const part of byteBudget(messages, MAX_SEND_BYTES)) await producer.send({ topic, messages: part, acks: -1 });
       } catch (error) {
         throw new BrokerError(`produce to ${topic} failed: ${(error as Error).message}`, error);
       }
     },
     disconnect: () => producer.disconnect(),
   };
+}
+
+/**
+ * Bytes of keys and values per produce request. kafkajs puts all of a request's messages for one partition in one
+ * record batch, and the broker refuses a batch over its message.max.bytes (1 MiB by default) with
+ * MESSAGE_TOO_LARGE, every time: a chunk of 500 dead letters of up to 64 KiB each would stop the consumer for good.
+ * Parts are sent one after the other (one request in flight), so order per partition is kept.
+ */
+export const MAX_SEND_BYTES = 512 * 1024;
+
+/** Splits messages, in order, into runs whose keys and values add up to at most `budget` bytes (a larger message alone). */
+export function byteBudget(messages: OutgoingMessage[], budget: number): OutgoingMessage[][] {
+  const parts: OutgoingMessage[][] = [];
+  let part: OutgoingMessage[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = byteLength(message.key) + byteLength(message.value);
+    if (part.length > 0 && bytes + size > budget) {
+      parts.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(message);
+    bytes += size;
+  }
+  if (part.length > 0) parts.push(part);
+  return parts;
+}
+
+function byteLength(data: string | Buffer | null): number {
+  if (data === null) return 0;
+  return typeof data === 'string' ? Buffer.byteLength(data) : data.length;
 }
 
 /** Creates the topics that do not exist yet; existing ones are left as they are. */

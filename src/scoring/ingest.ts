@@ -19,14 +19,28 @@ export interface MessageDecoders {
   label(bytes: Buffer | string | null): Decoded<CardLabel>;
 }
 
-export function createMessageDecoders(options: { panHmacKey: Buffer; defaultCurrency: string; maxMessageBytes: number }): MessageDecoders {
+/**
+ * How far after the moment a transaction is decoded its event time may lie. An authorisation cannot come from the
+ * future beyond clock skew, and one that claims to (year 9999 is a valid date-time) would move its card's,
+ * account's, terminal's and merchant's windows to that time, so that every real transaction after it counted as too
+ * old: one message would blind the features of four entities. A day is far beyond any clock skew and keeps
+ * timezone mistakes (±14 h) from dead-lettering real traffic. The past is not bounded: backtests replay old data.
+ */
+export const MAX_FUTURE_EVENT_MS = 24 * 3600_000;
+
+export function createMessageDecoders(options: { panHmacKey: Buffer; defaultCurrency: string; maxMessageBytes: number; now?: () => number }): MessageDecoders {
   const tokenize = cardTokenizer(options.panHmacKey);
   const decodeTransaction = createDecoder<TransactionMessage>(TransactionV1, options.maxMessageBytes);
+  const now = options.now ?? Date.now;
   return {
     transaction(bytes) {
       const result = decodeTransaction(bytes);
       if (!result.ok) return { ok: false, reason: result.reason, errors: result.errors };
-      return { ok: true, value: toCardTransaction(result.value, tokenize, options.defaultCurrency) };
+      const value = toCardTransaction(result.value, tokenize, options.defaultCurrency);
+      if (value.eventTimeMs > now() + MAX_FUTURE_EVENT_MS) {
+        return { ok: false, reason: 'schema', errors: [{ path: '/timestamp', message: 'is more than 24 hours after the time it was received' }] };
+      }
+      return { ok: true, value };
     },
     label(bytes) {
       const result = decodeLabel(bytes);

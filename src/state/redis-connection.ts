@@ -4,6 +4,7 @@
  */
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
 import type { Config } from '../config/schema';
+import type { Logger } from '../telemetry/logger';
 
 export interface RedisTuning {
   /** A command without a reply within this time fails (default 5000). */
@@ -63,4 +64,24 @@ export function connectRedis(settings: Pick<Config, 'redisUrl' | 'redisClusterNo
   }
   if (tuning.onError) client.on('error', tuning.onError);
   return client;
+}
+
+/**
+ * One log line when the connection to Redis is lost and one when it is back. Without an 'error' listener ioredis
+ * prints a multi-line "[ioredis] Unhandled error event" to stderr on every reconnection attempt (several a second,
+ * not JSON); failed commands are still reported by the store and the consumer, and readiness turns false.
+ */
+export function logConnectionState(client: Redis | Cluster, logger: Logger): void {
+  const log = logger.child({ component: 'redis' });
+  let lost = false;
+  client.on('error', (error: Error) => {
+    if (lost) return;
+    lost = true;
+    log.warn({ err: { type: error.name, message: error.message } }, 'Redis connection lost; reconnecting (readiness is false until it is back)');
+  });
+  client.on('ready', () => {
+    if (!lost) return;
+    lost = false;
+    log.info('Redis connection restored');
+  });
 }

@@ -2,7 +2,7 @@
  * Starting the real service in-process (or as a child process) against the real stack, with its own topics,
  * consumer group and Redis key prefix, after PostHog's plugin-server e2e tests.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { join } from 'node:path';
 import type { Config } from '../../src/config/schema';
 import { createTopics, testKafka } from './kafka';
@@ -73,8 +73,8 @@ export function serviceEnv(names: TestNames, extra: Record<string, string> = {})
 const root = join(__dirname, '..', '..');
 
 /** Runs the service as its own process (`node -r tsx/cjs src/main.ts`), so a test can SIGKILL it. */
-export function spawnService(env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ['--require', 'tsx/cjs', join(root, 'src', 'main.ts')], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
+export function spawnService(env: NodeJS.ProcessEnv, stdio: StdioOptions = ['ignore', 'ignore', 'pipe']): ChildProcess {
+  return spawn(process.execPath, ['--require', 'tsx/cjs', join(root, 'src', 'main.ts')], { cwd: root, env, stdio });
 }
 
 export function exited(child: ChildProcess): Promise<number | null> {

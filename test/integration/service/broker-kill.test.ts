@@ -1,0 +1,127 @@
+/**
+ * The broker SIGKILLed mid-stream and restarted about 30 s later (a broker of the test's own; the service
+ * in-process, state in the shared Redis). The service must pause and report not ready while the broker is gone,
+ * resume by itself when it is back, decide every transaction, count each exactly once, keep every alert id bound to
+ * one transaction, card and type, and dead-letter nothing. The time from the broker's return to readiness and to the last
+ * decision is printed (README, "Tests").
+ */
+import Redis from 'ioredis';
+import { startService, type RunningService } from '../../../src/service';
+import { createLogger } from '../../../src/telemetry/logger';
+import { collect, createTopics, produceAll, testKafka, type Collector } from '../../support/kafka';
+import { startKafkaBroker, type KafkaBroker } from '../../support/kafka-broker';
+import { serviceOverrides, type TestNames } from '../../support/service';
+import { asKafkaMessage } from '../../support/traffic';
+import { alertIdProblems, bulkTraffic, countsPerCard, distinctDecided } from '../../support/verify';
+import { uniqueName } from '../../support/env';
+
+const OUTAGE_MS = 30_000;
+
+async function readinessUntil(service: RunningService, ready: boolean, what: string, timeoutMs = 180_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = (await fetch(`http://127.0.0.1:${service.port}/readyz`)).status;
+    if ((status === 200) === ready) return;
+    if (Date.now() > deadline) throw new Error(`readiness never became ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('the broker killed mid-stream and restarted', () => {
+  let broker: KafkaBroker;
+  let redis: Redis;
+  let names: TestNames;
+  let service: RunningService | undefined;
+  let scores: Collector;
+  let alerts: Collector;
+  let dlq: Collector;
+
+  beforeAll(async () => {
+    broker = await startKafkaBroker();
+    redis = new Redis(process.env.REDIS_URL!);
+    const id = uniqueName('broker-kill');
+    names = {
+      transactionsTopic: `${id}.transactions`,
+      alertsTopic: `${id}.alerts`,
+      labelsTopic: `${id}.labels`,
+      dlqTopic: `${id}.dlq`,
+      scoresTopic: `${id}.scores`,
+      kafkaGroupId: `${id}.group`,
+      redisKeyPrefix: `${id}:`,
+    };
+    const kafka = testKafka([broker.address]);
+    await createTopics(kafka, [names.transactionsTopic, names.alertsTopic, names.labelsTopic, names.dlqTopic, names.scoresTopic], 3);
+    [scores, alerts, dlq] = await Promise.all([collect(kafka, names.scoresTopic), collect(kafka, names.alertsTopic), collect(kafka, names.dlqTopic)]);
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+    await Promise.all([scores, alerts, dlq].map((c) => c?.stop().catch(() => undefined)));
+    await broker?.stop();
+    const keys = await redis.keys(`${names.redisKeyPrefix}*`);
+    for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
+    redis.disconnect();
+  });
+
+  it('pauses while the broker is gone, resumes when it returns, and loses or doubles nothing', async () => {
+    const traffic = bulkTraffic(2000, 10, Date.parse('2026-11-30T00:00:00Z'), 'bk');
+    const total = traffic.messages.length;
+    await produceAll(testKafka([broker.address]), names.transactionsTopic, traffic.messages.map(asKafkaMessage), 2000);
+    const overrides = serviceOverrides(names, { modelDir: 'none', chunkSize: 250 });
+    service = await startService({ env: {}, overrides: { ...overrides, kafkaBrokers: [broker.address] }, logger: createLogger({ level: 'fatal' }) });
+    let fatal: Error | undefined;
+    void service.fatal.then((e) => (fatal = e));
+    await readinessUntil(service, true, 'ready');
+
+    await scores.waitFor((ms) => distinctDecided(ms).size >= total / 4, 'a quarter of the decisions');
+    const killedAt = Date.now();
+    await broker.kill();
+    await readinessUntil(service, false, 'not ready after the kill');
+    const notReadyAfter = Date.now() - killedAt;
+    // The outage itself is the scenario (an operator restarting a broker half a minute later), not a wait for a
+    // condition: what follows waits on conditions only.
+    await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - killedAt))));
+    await broker.restart();
+    const backAt = Date.now();
+    await readinessUntil(service, true, 'ready after the restart');
+    const readyAfter = Date.now() - backAt;
+    await scores.waitFor((ms) => distinctDecided(ms).size === total, `all ${total} decided`, 240_000);
+    const doneAfter = Date.now() - backAt;
+    process.stderr.write(
+      `broker-kill: not ready ${notReadyAfter} ms after SIGKILL; broker back after ${backAt - killedAt} ms; ready ${readyAfter} ms and every transaction decided ${doneAfter} ms after the broker answered; ${scores.messages.length - total} decisions redelivered\n`,
+    );
+
+    expect(fatal).toBeUndefined();
+    const counts = await countsPerCard(redis, names.redisKeyPrefix, traffic);
+    expect([...counts].filter(([, count]) => count !== traffic.perCard)).toEqual([]);
+    expect(alerts.messages.length).toBeGreaterThan(0);
+    expect(alertIdProblems(alerts.messages)).toEqual([]);
+    // An alert id always names the same transaction, card and type. What a republished alert says about it (score,
+    // action, reasons) is compared and reported, not asserted: a redelivered transaction is rescored on the state as
+    // it is by then, so its content can differ from the first publication (README, "Tests": a known gap).
+    const first = new Map<string, Record<string, unknown>>();
+    const identity = ['type', 'transactionId', 'cardToken', 'maskedPan', 'timestamp', 'accountId', 'merchantId', 'terminalId'];
+    const identityChanged: string[] = [];
+    const contentChanged = new Map<string, number>();
+    for (const m of alerts.messages) {
+      const alert = JSON.parse(String(m.value)) as Record<string, unknown>;
+      const before = first.get(alert.alertId as string);
+      if (!before) {
+        first.set(alert.alertId as string, alert);
+        continue;
+      }
+      for (const key of new Set([...Object.keys(before), ...Object.keys(alert)])) {
+        if (key === 'createdAt' || JSON.stringify(before[key]) === JSON.stringify(alert[key])) continue;
+        if (identity.includes(key)) identityChanged.push(`${alert.alertId}: ${key}`);
+        else contentChanged.set(key, (contentChanged.get(key) ?? 0) + 1);
+      }
+    }
+    expect(identityChanged).toEqual([]);
+    process.stderr.write(
+      `broker-kill: ${alerts.messages.length} alert records, ${first.size} alert ids; republished with other content: ${
+        [...contentChanged].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'
+      }\n`,
+    );
+    expect(dlq.messages).toHaveLength(0);
+  });
+});
