@@ -147,7 +147,9 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       },
     });
     if (lists) {
-      await lists.refresh();
+      // Redis down at start is a not-ready service, not a failed start: the lists keep their file entries and the
+      // refresh timer retries (readiness already says state: false).
+      await lists.refresh().catch((error: unknown) => logger.warn({ err: error }, 'lists: the first read from Redis failed; retrying on the refresh interval'));
       lists.start();
       // A new rule version may declare new lists: read them now rather than at the next periodic refresh.
       const stopRefreshing = telemetry.on('rules.reloaded', () => void lists.refresh());

@@ -76,7 +76,8 @@ export async function startCompromiseDetection(deps: {
     settings,
     onListed: deps.onListed,
   });
-  await exposures.sync();
+  // Redis down at start: not ready (the state check says so), and the feed is read once it is back.
+  await exposures.sync().catch((error: unknown) => deps.logger.warn({ err: error }, 'exposure feed: the first read failed; retrying every second'));
   exposures.start(EXPOSURE_SYNC_MS);
 
   // Suspects: in memory they go straight to the detector; with Redis they wait in a queue any instance drains, so
