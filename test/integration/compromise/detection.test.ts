@@ -85,7 +85,7 @@ describe('compromise detection on Kafka and Redis', () => {
 
   it('finds the skimmed terminal from its victims and warns every other card seen there', async () => {
     await produceAll(kafka, names.labelsTopic, world.labels.map(asLabelMessage));
-    await alerts.waitFor((ms) => ms.filter((m) => m.headers['alert-type'] === 'card-at-risk').length >= SKIMMED_CARDS.length - SKIMMED_VICTIMS.length, 'the card-at-risk alerts');
+    await alerts.waitFor((ms) => ms.filter((m) => m.headers['alert-type'] === 'card-at-risk').length >= Math.ceil(0.8 * (SKIMMED_CARDS.length - SKIMMED_VICTIMS.length)), 'the card-at-risk alerts');
     await until(() => labelsSeen >= world.labels.length, 'detection on the labels');
     await caughtUpWithAlerts();
 
@@ -114,7 +114,9 @@ describe('compromise detection on Kafka and Redis', () => {
     const warnedCards = warned.map((a) => a.cardToken!);
     expect(new Set(warnedCards).size).toBe(warnedCards.length);
     expect(warnedCards.every((t) => skimmed.has(t))).toBe(true);
-    expect(warnedCards).toEqual(expect.arrayContaining(SKIMMED_CARDS.filter((c) => !SKIMMED_VICTIMS.includes(c)).map(testToken)));
+    // The window is the densest 80 % of the victims' visits, so at least that share of the exposed cards is warned.
+    const exposedCards = SKIMMED_CARDS.filter((c) => !SKIMMED_VICTIMS.includes(c)).map(testToken);
+    expect(exposedCards.filter((t) => warnedCards.includes(t)).length).toBeGreaterThanOrEqual(Math.ceil(0.8 * exposedCards.length));
     for (const alert of warned) {
       expect(alert.alertId).toBe(cardAtRiskAlertId(alert.cardToken!, `terminal:${SKIMMER.terminalId}`));
       expect(alert.findingId).toBe(point.findingId);
@@ -149,8 +151,8 @@ describe('compromise detection on Kafka and Redis', () => {
   });
 
   it('scores a warned card’s later online purchase higher than the same purchase on an unwarned card', async () => {
-    await until(() => exposedCards >= SKIMMED_CARDS.length - SKIMMED_VICTIMS.length, 'the warnings in the exposure index');
-    const exposed = laterPurchase(2, 'cpp-later-exposed');
+    await until(() => exposedCards >= Math.ceil(0.8 * (SKIMMED_CARDS.length - SKIMMED_VICTIMS.length)), 'the warnings in the exposure index');
+    const exposed = laterPurchase(20, 'cpp-later-exposed'); // mid-window: inside any window the victims give
     const unexposed = laterPurchase(UNEXPOSED_CARD, 'cpp-later-unexposed');
     await produceAll(kafka, names.transactionsTopic, [exposed, unexposed].map(asKafkaMessage));
     const decision = (id: string) => scores.messages.map((m) => parse<{ transactionId: string; score: number; reasons: string[] }>(m)).find((d) => d.transactionId === id);
