@@ -401,31 +401,10 @@ export class CompromiseDetector {
     };
   }
 
-  /**
-   * The breach window, from the scan's window: each victim's visits there, the one nearest the middle of them all,
-   * and the shortest span holding 80 % of the victims. A regular at a skimmed ATM also came the week before and the
-   * week after the breach; the scan's window stretches to those visits, the breach did not.
-   */
-  private async coreWindow(finding: Finding): Promise<{ fromMs: number; untilMs: number }> {
-    if (finding.shape !== 'common-point') return finding;
-    const victims = await this.deps.store.victimsAt(finding.point);
-    const inside = victims.map((v) => v.visitsMs.filter((t) => t >= finding.fromMs && t < finding.untilMs)).filter((visits) => visits.length > 0);
-    if (inside.length < this.deps.settings.minVictims) return finding;
-    const all = inside.flat().sort((a, b) => a - b);
-    const middle = all[Math.floor(all.length / 2)];
-    const times = inside.map((visits) => visits.reduce((best, t) => (Math.abs(t - middle) < Math.abs(best - middle) ? t : best))).sort((a, b) => a - b);
-    const keep = Math.max(this.deps.settings.minVictims, Math.ceil(0.8 * times.length));
-    let best = { fromMs: times[0], untilMs: times[times.length - 1] };
-    for (let i = 0; i + keep - 1 < times.length; i++) {
-      if (times[i + keep - 1] - times[i] < best.untilMs - best.fromMs) best = { fromMs: times[i], untilMs: times[i + keep - 1] };
-    }
-    return { fromMs: best.fromMs, untilMs: best.untilMs + HOUR_MS };
-  }
-
   /** Publishes a finding that is new or grew, then warns the exposed cards not warned yet; returns what it published. */
   private async publish(found: Finding): Promise<{ alert?: AlertMessage; warnings: number }> {
     const { store, settings, telemetry } = this.deps;
-    const finding: Finding = { ...found, ...(await this.coreWindow(found)) };
+    const finding: Finding = { ...found };
     const previous = await store.finding(finding.point);
     // An earlier, wider window stays: new evidence may move the best window, but the exposed cards stay exposed.
     if (previous !== undefined) {
@@ -436,8 +415,13 @@ export class CompromiseDetector {
     // never published again with other content. A window that grew is a new alert superseding the last one.
     const alertId = compromisedPointAlertId(finding.point, finding.fromMs, finding.untilMs);
     if (previous !== undefined && previous.alertId === alertId) {
-      // Nothing to publish, but the stronger evidence is remembered: it decides whether the point explains its merchant.
-      if (finding.pValue < previous.pValue) await store.putFinding(finding.point, { ...previous, pValue: finding.pValue, lift: liftOf(finding), victims: finding.victims });
+      // Nothing to publish, but the stronger evidence is remembered: it decides whether the point explains its merchant,
+      // and the victims that arrived since claim at its strength (a weaker point they also visited, now with as many
+      // victims, must still be judged without them).
+      if (finding.pValue < previous.pValue) {
+        await store.putFinding(finding.point, { ...previous, pValue: finding.pValue, lift: liftOf(finding), victims: finding.victims });
+        await this.claimVictims(finding);
+      }
       return { warnings: 0 };
     }
     const findingId = previous?.findingId ?? findingIdFor(finding.point, finding.fromMs);
@@ -485,9 +469,7 @@ export class CompromiseDetector {
     const { kind, id } = parsePointKey(finding.point);
     await store.addToList(LIST_OF[kind], id);
     this.deps.onListed?.(LIST_OF[kind], id);
-    // The victims inside the window are this finding's: weaker points they also visited are judged without them.
-    const claimed = (await store.victimsAt(finding.point)).filter((v) => v.visitsMs.some((t) => t >= finding.fromMs && t < finding.untilMs)).map((v) => v.cardToken);
-    await store.claim(finding.point, finding.pValue, claimed);
+    await this.claimVictims(finding);
     await store.putFinding(finding.point, {
       pValue: finding.pValue,
       lift: liftOf(finding),
@@ -501,5 +483,12 @@ export class CompromiseDetector {
       raisedAtMs: finding.raisedAtMs,
     });
     return { alert: pointAlert, warnings };
+  }
+
+  /** The victims inside the window are this finding's: weaker points they also visited are judged without them. */
+  private async claimVictims(finding: Finding): Promise<void> {
+    const victims = await this.deps.store.victimsAt(finding.point);
+    const claimed = victims.filter((v) => v.visitsMs.some((t) => t >= finding.fromMs && t < finding.untilMs)).map((v) => v.cardToken);
+    await this.deps.store.claim(finding.point, finding.pValue, claimed);
   }
 }

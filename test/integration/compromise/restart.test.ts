@@ -13,7 +13,7 @@ import { collect, produceAll, testKafka, type Collector } from '../../support/ka
 import { exited, prepareNames, serviceEnv, serviceOverrides, spawnService, type TestNames } from '../../support/service';
 import { asKafkaMessage, testToken } from '../../support/traffic';
 import { stackAddresses } from '../../support/env';
-import { SKIMMED_CARDS, SKIMMED_VICTIMS, asLabelMessage, scenario } from './support';
+import { SKIMMED_CARDS, EXPOSED_CARDS, asLabelMessage, scenario } from './support';
 
 const parse = (m: { value: Buffer | null }) => JSON.parse(String(m.value)) as AlertMessage;
 /** What must be the same in every copy of one alert id (createdAt is when that copy was made). */
@@ -24,7 +24,6 @@ describe('compromise detection across a crash', () => {
   const kafka = testKafka(kafkaBrokers);
   const redis = new Redis(redisUrl);
   const world = scenario('crash-cpp');
-  const exposed = SKIMMED_CARDS.length - SKIMMED_VICTIMS.length;
   let names: TestNames;
   let alerts: Collector;
   let scores: Collector;
@@ -60,9 +59,8 @@ describe('compromise detection across a crash', () => {
     expect(await exited(child)).toBeNull();
 
     service = await startService({ env: {}, overrides: serviceOverrides(names, { modelDir: 'none', kafkaSessionTimeoutMs: 6000 }), logger: createLogger({ level: 'warn' }) });
-    const warningIds = () => new Set(alerts.messages.filter((m) => m.headers['alert-type'] === 'card-at-risk').map((m) => parse(m).alertId));
-    // The breach window is the densest 80 % of the victims' visits: at least that share of the exposed cards is warned.
-    await alerts.waitFor(() => warningIds().size >= Math.ceil(0.8 * exposed), 'the exposed cards warned', 120_000);
+    const warnedCards = () => new Set(alerts.messages.map(parse).filter((a) => a.type === 'card-at-risk').map((a) => a.cardToken));
+    await alerts.waitFor(() => EXPOSED_CARDS.every((card) => warnedCards().has(testToken(card))), 'the exposed cards warned', 120_000);
 
     const warnings = alerts.messages.map(parse).filter((a) => a.type === 'card-at-risk');
     const idsPerCard = new Map<string, Set<string>>();
@@ -77,6 +75,9 @@ describe('compromise detection across a crash', () => {
       if (known === undefined) contentOf.set(alert.alertId, content(alert));
       else expect(content(alert)).toBe(known);
     }
-    expect(new Set(alerts.messages.map(parse).filter((a) => a.type === 'compromised-point').map((a) => a.alertId)).size).toBe(1);
+    // The labels come in a chunk per partition, so the window may grow (a new alert id per window): always the skimmer.
+    const points = alerts.messages.map(parse).filter((a) => a.type === 'compromised-point');
+    expect(points.length).toBeGreaterThan(0);
+    expect(new Set(points.map((a) => a.findingId)).size).toBe(1);
   });
 });

@@ -17,6 +17,8 @@ export const SKIMMER = { terminalId: 't-skim-1', merchantId: 'm-corner-shop' };
 export const SKIMMED_CARDS = Array.from({ length: 40 }, (_, i) => i + 1);
 /** The first, last and four between: the window the detector estimates covers every skimmed card. */
 export const SKIMMED_VICTIMS = [1, 9, 17, 25, 33, 40];
+/** The skimmed cards not reported as fraud: every one is warned once every label is in. */
+export const EXPOSED_CARDS = SKIMMED_CARDS.filter((card) => !SKIMMED_VICTIMS.includes(card));
 export const OTHER_VICTIMS = [1201, 1302, 1403];
 export const UNEXPOSED_CARD = 1499;
 /** Its first transaction is 45 days older than the rest: by the time it is labelled the state no longer keeps it. */
