@@ -12,8 +12,8 @@ for target in "${targets[@]}"; do
   case "$target" in
     kafka)
       if pid="$(alive_pid "$KAFKA_DIR/kafka.pid")"; then stop_pid "$pid" kafka 30; fi
-      rm -f "$KAFKA_DIR/kafka.pid" "$KAFKA_DIR/port" "$KAFKA_DIR/version"
-      rm -rf "$KAFKA_DIR/data"
+      rm -f "$KAFKA_DIR/kafka.pid" "$KAFKA_DIR/port" "$KAFKA_DIR/version" "$KAFKA_DIR/secure-port" "$STACK/env.secure"
+      rm -rf "$KAFKA_DIR/data" "$KAFKA_DIR/tls"
       ;;
     redis)
       if pid="$(alive_pid "$REDIS_DIR/redis.pid")"; then stop_pid "$pid" redis 10; fi

@@ -32,7 +32,7 @@ import type { FeatureStore } from './state/store';
 import { createMemorySuppressor, type AlertSuppressor } from './alerts/suppression';
 import { createRedisSuppressor } from './alerts/redis-suppressor';
 import { RecentAlerts, fanOut, kafkaAlertSink, kafkaDecisionSink, type AlertSink, type DecisionSink } from './alerts/sinks';
-import { connectProducer, createKafka, ensureTopics, type TopicProducer } from './kafka/client';
+import { createKafka, createTopicProducer, ensureTopics, explainKafkaFailure, probeKafka, type TopicProducer } from './kafka/client';
 import { startBatchConsumer, type RunningConsumer } from './consumer/batch-consumer';
 import { transactionChunkHandler, labelChunkHandler } from './consumer/handlers';
 import { createMessageDecoders, splitBody, formatErrors, type Decoded } from './scoring/ingest';
@@ -173,17 +173,13 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
     const recent = new RecentAlerts(1000);
     let alertSink: AlertSink = recent;
     let decisionSink: DecisionSink | undefined;
-    let producer: TopicProducer | undefined;
+    let producer: ReturnType<typeof createTopicProducer> | undefined;
     const kafka = mode === 'kafka' ? createKafka(config, logger) : undefined;
     if (kafka) {
-      if (options.createTopics) {
-        await ensureTopics(kafka, [config.transactionsTopic, config.alertsTopic, config.labelsTopic, config.dlqTopic, config.scoresTopic]
-          .filter((t): t is string => t !== undefined)
-          .map((topic) => ({ topic })));
-      }
-      producer = await connectProducer(kafka);
-      const connected = producer;
-      closers.push({ name: 'producer', close: () => connected.disconnect() });
+      // Connected below, after the HTTP server listens (see connectKafka): nothing is sent before the consumers run.
+      producer = createTopicProducer(kafka);
+      const created: TopicProducer = producer;
+      closers.push({ name: 'producer', close: () => created.disconnect() });
       alertSink = fanOut(kafkaAlertSink(producer, config.alertsTopic, telemetry, Date.now), recent);
       if (config.scoresTopic) decisionSink = kafkaDecisionSink(producer, config.scoresTopic);
     }
@@ -324,6 +320,29 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
     const port = (server.address() as AddressInfo).port;
 
     if (kafka && producer) {
+      const connecting = producer;
+      const connectKafka = async () => {
+        if (options.createTopics) {
+          await ensureTopics(kafka, [config.transactionsTopic, config.alertsTopic, config.labelsTopic, config.dlqTopic, config.scoresTopic]
+            .filter((t): t is string => t !== undefined)
+            .map((topic) => ({ topic })));
+        }
+        await connecting.connect();
+        await startConsumers(kafka, connecting);
+      };
+      // Brokers that refuse our login or whose certificate we do not trust are a configuration fault, fixed by an
+      // operator (a rotated password, a CA file) while the instance stays up: not ready, one line naming the setting,
+      // and a retry with backoff. Anything else (a broker down at start) fails the start after kafkajs' own retries,
+      // as before, so the orchestrator restarts the process.
+      const problem = explainKafkaFailure(await probeKafka(config), config);
+      if (problem === undefined) await connectKafka();
+      else {
+        logger.error({ component: 'kafka' }, `not ready, retrying with backoff: ${problem}`);
+        closers.push({ name: 'kafka-retry', close: retryKafka(config, logger, problem, connectKafka, resolveFatal) });
+      }
+    }
+
+    async function startConsumers(kafka: ReturnType<typeof createKafka>, producer: TopicProducer): Promise<void> {
       const transactions = await startBatchConsumer({
         kafka,
         groupId: config.kafkaGroupId,
@@ -369,4 +388,32 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
     await close();
     throw error;
   }
+}
+
+/**
+ * Probes the brokers with backoff (5 s doubling to 60 s) until they accept the connection, then connects. A changed
+ * cause gets a line of its own; the same cause is not repeated. A failure of the connection that follows is fatal, as
+ * at start. Returns the closer that stops the retries.
+ */
+function retryKafka(config: Config, logger: Logger, problem: string, connect: () => Promise<void>, fail: (error: Error) => void): () => void {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let last = problem;
+  const attempt = async (delayMs: number) => {
+    const now = explainKafkaFailure(await probeKafka(config), config);
+    if (stopped) return;
+    if (now === undefined) {
+      logger.info({ component: 'kafka' }, 'Kafka accepted the connection: starting the consumers');
+      await connect().catch((error: unknown) => fail(error as Error));
+      return;
+    }
+    if (now !== last) logger.error({ component: 'kafka' }, `not ready, retrying with backoff: ${now}`);
+    last = now;
+    timer = setTimeout(() => void attempt(Math.min(60_000, delayMs * 2)), delayMs);
+  };
+  timer = setTimeout(() => void attempt(10_000), 5_000);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }

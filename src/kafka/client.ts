@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Kafka, Partitioners, logLevel, type KafkaConfig, type Producer, type SASLOptions, type IHeaders } from 'kafkajs';
 import type { Config } from '../config/schema';
-import { BrokerError } from '../errors';
+import { BrokerError, ConfigError } from '../errors';
 import type { Logger } from '../telemetry/logger';
 
 export type KafkaSettings = Pick<
@@ -13,12 +13,13 @@ export type KafkaSettings = Pick<
   'kafkaBrokers' | 'kafkaClientId' | 'kafkaSaslMechanism' | 'kafkaSaslUsername' | 'kafkaSaslPassword' | 'kafkaTls' | 'kafkaTlsCaFile' | 'kafkaTlsRejectUnauthorized'
 >;
 
-export function createKafka(settings: KafkaSettings, logger?: Logger): Kafka {
+/** `probe`: no retries and no kafkajs logging (see probeKafka). */
+export function createKafka(settings: KafkaSettings, logger?: Logger, options: { probe?: boolean } = {}): Kafka {
   const config: KafkaConfig = {
     clientId: settings.kafkaClientId,
     brokers: settings.kafkaBrokers,
-    logLevel: logLevel.WARN,
-    retry: { initialRetryTime: 300, retries: 8 },
+    logLevel: options.probe ? logLevel.NOTHING : logLevel.WARN,
+    retry: { initialRetryTime: 300, retries: options.probe ? 0 : 8 },
   };
   if (logger) {
     const log = logger.child({ component: 'kafkajs' });
@@ -34,7 +35,7 @@ export function createKafka(settings: KafkaSettings, logger?: Logger): Kafka {
   if (settings.kafkaTls) {
     config.ssl = {
       rejectUnauthorized: settings.kafkaTlsRejectUnauthorized,
-      ...(settings.kafkaTlsCaFile ? { ca: [readFileSync(settings.kafkaTlsCaFile, 'utf8')] } : {}),
+      ...(settings.kafkaTlsCaFile ? { ca: [readCaFile(settings.kafkaTlsCaFile)] } : {}),
     };
   }
   if (settings.kafkaSaslMechanism) {
@@ -45,6 +46,75 @@ export function createKafka(settings: KafkaSettings, logger?: Logger): Kafka {
     } as SASLOptions;
   }
   return new Kafka(config);
+}
+
+function readCaFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError('KAFKA_TLS_CA_FILE', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+/** Node's codes for a server certificate the client does not trust (or that names another host). */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * What an operator must change when the brokers refuse us, naming the setting, or undefined when the failure is not
+ * one of ours to fix by configuration (broker down, network). kafkajs reports a refused SCRAM/PLAIN login as
+ * KafkaJSSASLAuthenticationError and an untrusted certificate as a connection error carrying Node's TLS code; both
+ * would otherwise surface as a generic connection failure. The message never contains the password.
+ */
+export function explainKafkaFailure(error: unknown, settings: KafkaSettings): string | undefined {
+  // kafkajs wraps the connection error once its retries are spent (KafkaJSNumberOfRetriesExceeded, `cause`).
+  for (let e = error as Cause | undefined, depth = 0; e && depth < 5; e = e.cause, depth++) {
+    const explained = explainOne(e, settings);
+    if (explained) return explained;
+  }
+  return undefined;
+}
+
+type Cause = { name?: string; code?: string; message?: string; cause?: Cause };
+
+function explainOne(e: Cause, settings: KafkaSettings): string | undefined {
+  if (e?.name === 'KafkaJSSASLAuthenticationError') {
+    return `Kafka refused the SASL ${settings.kafkaSaslMechanism} login of user ${settings.kafkaSaslUsername}: check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD`;
+  }
+  if (e?.code && UNTRUSTED_CERTIFICATE.has(e.code)) {
+    const trusted = settings.kafkaTlsCaFile ? `the CA in KAFKA_TLS_CA_FILE (${settings.kafkaTlsCaFile})` : 'the system CAs (KAFKA_TLS_CA_FILE is unset)';
+    return `the Kafka broker's certificate is not trusted (${e.code}): it is not signed by ${trusted}; set KAFKA_TLS_CA_FILE to the CA that signed it`;
+  }
+  if (settings.kafkaTls && /wrong version number|packet length too long/i.test(e?.message ?? '')) {
+    return `TLS to the Kafka broker failed (${e.message}): is KAFKA_BROKERS a TLS listener? (KAFKA_TLS=true)`;
+  }
+  return undefined;
+}
+
+/**
+ * One connection attempt, no retries (the caller decides when to try again): TLS handshake, SASL login and an
+ * ApiVersions/Metadata round trip through an admin client. Resolves undefined when the brokers accept us, otherwise
+ * the error. Logs nothing itself: kafkajs' retry lines would repeat the cause every few hundred milliseconds.
+ */
+export async function probeKafka(settings: KafkaSettings): Promise<unknown> {
+  const admin = createKafka(settings, undefined, { probe: true }).admin();
+  try {
+    await admin.connect();
+    return undefined;
+  } catch (error) {
+    return error;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
 }
 
 export interface OutgoingMessage {
@@ -60,6 +130,13 @@ export interface TopicProducer {
 }
 
 export async function connectProducer(kafka: Kafka): Promise<TopicProducer> {
+  const producer = createTopicProducer(kafka);
+  await producer.connect();
+  return producer;
+}
+
+/** The producer not yet connected: the service builds its sinks on it first and connects once the brokers accept it. */
+export function createTopicProducer(kafka: Kafka): TopicProducer & { connect(): Promise<void> } {
   // Idempotent producer with one request in flight: retries cannot reorder or duplicate (kafkajs #598, #1005).
   // Retries are bounded (kafkajs would retry an idempotent producer forever): a send that cannot succeed must fail
   // as a retriable BrokerError, so the consumer backs off while heartbeating instead of hanging past its session.
@@ -71,8 +148,8 @@ export async function connectProducer(kafka: Kafka): Promise<TopicProducer> {
     retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5000 },
     createPartitioner: Partitioners.DefaultPartitioner,
   });
-  await producer.connect();
   return {
+    connect: () => producer.connect(),
     async send(topic, messages) {
       if (messages.length === 0) return;
       try {
