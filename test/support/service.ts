@@ -20,7 +20,8 @@ export interface TestNames {
   redisKeyPrefix: string;
 }
 
-export async function prepareNames(prefix: string, partitions = 3): Promise<TestNames> {
+/** Topics of their own on the shared stack's broker, or on `brokers` (a broker of the test's own). */
+export async function prepareNames(prefix: string, partitions = 3, brokers = stackAddresses().kafkaBrokers): Promise<TestNames> {
   const id = uniqueName(prefix);
   const names: TestNames = {
     transactionsTopic: `${id}.transactions`,
@@ -31,7 +32,7 @@ export async function prepareNames(prefix: string, partitions = 3): Promise<Test
     kafkaGroupId: `${id}.group`,
     redisKeyPrefix: `${id}:`,
   };
-  await createTopics(testKafka(stackAddresses().kafkaBrokers), [names.transactionsTopic, names.alertsTopic, names.labelsTopic, names.dlqTopic, names.scoresTopic], partitions);
+  await createTopics(testKafka(brokers), [names.transactionsTopic, names.alertsTopic, names.labelsTopic, names.dlqTopic, names.scoresTopic], partitions);
   return names;
 }
 
@@ -77,7 +78,47 @@ export function spawnService(env: NodeJS.ProcessEnv, stdio: StdioOptions = ['ign
   return spawn(process.execPath, ['--require', 'tsx/cjs', join(root, 'src', 'main.ts')], { cwd: root, env, stdio });
 }
 
+/**
+ * The service as a child process whose output is kept (stdout and stderr, for asserting on log lines) and whose
+ * HTTP port is read from its start line.
+ */
+export function spawnWatchedService(env: NodeJS.ProcessEnv): { child: ChildProcess; port: Promise<number>; output: () => string } {
+  const child = spawnService(env, ['ignore', 'pipe', 'pipe']);
+  let output = '';
+  child.stderr!.on('data', (chunk) => (output += String(chunk)));
+  const port = new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (chunk) => {
+      output += String(chunk);
+      const match = /"port":(\d+)[^\n]*"msg":"card-shield started"/.exec(output);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`service exited (${code}) before it started: ${output}`)));
+  });
+  return { child, port, output: () => output };
+}
+
 export function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+/** Polls /readyz of a service running as a child process until `want` holds; returns the last body. */
+export async function childReadinessUntil(
+  port: number,
+  want: (status: number, body: { checks: Record<string, boolean> }) => boolean,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<{ checks: Record<string, boolean> }> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+    if (response) {
+      const body = (await response.json()) as { checks: Record<string, boolean> };
+      last = `${response.status} ${JSON.stringify(body)}`;
+      if (want(response.status, body)) return body;
+    }
+    if (Date.now() > deadline) throw new Error(`readiness never became ${what}; last: ${last}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

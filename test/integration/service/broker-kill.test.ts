@@ -10,12 +10,11 @@
 import Redis from 'ioredis';
 import { startService, type RunningService } from '../../../src/service';
 import { createLogger } from '../../../src/telemetry/logger';
-import { collect, createTopics, produceAll, testKafka, type Collector } from '../../support/kafka';
+import { collect, produceAll, testKafka, type Collector } from '../../support/kafka';
 import { startKafkaBroker, type KafkaBroker } from '../../support/kafka-broker';
-import { serviceOverrides, type TestNames } from '../../support/service';
+import { prepareNames, serviceOverrides, type TestNames } from '../../support/service';
 import { asKafkaMessage } from '../../support/traffic';
 import { alertIdProblems, bulkTraffic, countsPerCard, distinctDecided } from '../../support/verify';
-import { uniqueName } from '../../support/env';
 
 interface Scenario {
   /** The label of the printed figures. */
@@ -55,18 +54,8 @@ describe.each(SCENARIOS)('$what', ({ tag, stop, outageMs, sameContent }) => {
   beforeAll(async () => {
     broker = await startKafkaBroker();
     redis = new Redis(process.env.REDIS_URL!);
-    const id = uniqueName(tag);
-    names = {
-      transactionsTopic: `${id}.transactions`,
-      alertsTopic: `${id}.alerts`,
-      labelsTopic: `${id}.labels`,
-      dlqTopic: `${id}.dlq`,
-      scoresTopic: `${id}.scores`,
-      kafkaGroupId: `${id}.group`,
-      redisKeyPrefix: `${id}:`,
-    };
+    names = await prepareNames(tag, 3, [broker.address]);
     const kafka = testKafka([broker.address]);
-    await createTopics(kafka, [names.transactionsTopic, names.alertsTopic, names.labelsTopic, names.dlqTopic, names.scoresTopic], 3);
     [scores, alerts, dlq] = await Promise.all([collect(kafka, names.scoresTopic), collect(kafka, names.alertsTopic), collect(kafka, names.dlqTopic)]);
   });
 

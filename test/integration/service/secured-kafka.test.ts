@@ -10,31 +10,14 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { collect, createTopics, produceAll, testKafka, type Collector } from '../../support/kafka';
+import { collect, produceAll, testKafka, type Collector } from '../../support/kafka';
 import { startKafkaBroker, type KafkaBroker } from '../../support/kafka-broker';
-import { serviceEnv, spawnService, exited, type TestNames } from '../../support/service';
+import { childReadinessUntil, prepareNames, serviceEnv, spawnWatchedService, exited, type TestNames } from '../../support/service';
 import { asKafkaMessage, cardStream } from '../../support/traffic';
-import { uniqueName } from '../../support/env';
 
 const USER = 'cardshield';
 const PASSWORD = 'cs-kafka-secret-4b8e21';
 const WRONG_PASSWORD = 'not-the-kafka-password-93ac';
-
-/** Polls /readyz of a child service. */
-async function readinessUntil(port: number, want: (status: number, body: { checks: Record<string, boolean> }) => boolean, what: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-    if (response) {
-      const body = (await response.json()) as { checks: Record<string, boolean> };
-      last = `${response.status} ${JSON.stringify(body)}`;
-      if (want(response.status, body)) return body;
-    }
-    if (Date.now() > deadline) throw new Error(`readiness never became ${what}; last: ${last}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('Kafka over SASL_SSL with SCRAM-SHA-512', () => {
   const dir = mkdtempSync(join(tmpdir(), 'card-shield-kafka-tls-'));
@@ -45,7 +28,7 @@ describe('Kafka over SASL_SSL with SCRAM-SHA-512', () => {
   const children: ChildProcess[] = [];
 
   function start(extra: Record<string, string>): { child: ChildProcess; port: Promise<number>; output: () => string } {
-    const child = spawnService(
+    const started = spawnWatchedService(
       serviceEnv(names, {
         KAFKA_BROKERS: broker.secure!.address,
         KAFKA_SASL_MECHANISM: 'scram-sha-512',
@@ -57,27 +40,16 @@ describe('Kafka over SASL_SSL with SCRAM-SHA-512', () => {
         LOG_LEVEL: 'info',
         ...extra,
       }),
-      ['ignore', 'pipe', 'pipe'],
     );
-    children.push(child);
-    let output = '';
-    child.stderr!.on('data', (chunk) => (output += String(chunk)));
-    const port = new Promise<number>((resolve, reject) => {
-      child.stdout!.on('data', (chunk) => {
-        output += String(chunk);
-        const match = /"port":(\d+)[^\n]*"msg":"card-shield started"/.exec(output);
-        if (match) resolve(Number(match[1]));
-      });
-      child.once('exit', (code) => reject(new Error(`service exited (${code}) before it started: ${output}`)));
-    });
-    return { child, port, output: () => output };
+    children.push(started.child);
+    return started;
   }
 
   /** Not ready with the consumers down, exactly one line naming `setting`, and no password anywhere in the output. */
   async function expectRefused(extra: Record<string, string>, setting: string, cause: RegExp) {
     const service = start(extra);
     const port = await service.port;
-    const body = await readinessUntil(port, (status, b) => status === 503 && b.checks.consumers === false, 'not ready with consumers false');
+    const body = await childReadinessUntil(port, (status, b) => status === 503 && b.checks.consumers === false, 'not ready with consumers false');
     expect(body.checks.state).toBe(true);
     const lines = service
       .output()
@@ -97,18 +69,8 @@ describe('Kafka over SASL_SSL with SCRAM-SHA-512', () => {
 
   beforeAll(async () => {
     broker = await startKafkaBroker({ secure: { users: [{ name: USER, password: PASSWORD }] } });
-    const id = uniqueName('secured-kafka');
-    names = {
-      transactionsTopic: `${id}.transactions`,
-      alertsTopic: `${id}.alerts`,
-      labelsTopic: `${id}.labels`,
-      dlqTopic: `${id}.dlq`,
-      scoresTopic: `${id}.scores`,
-      kafkaGroupId: `${id}.group`,
-      redisKeyPrefix: `${id}:`,
-    };
+    names = await prepareNames('secured-kafka', 3, [broker.address]);
     const kafka = testKafka([broker.address]);
-    await createTopics(kafka, [names.transactionsTopic, names.alertsTopic, names.labelsTopic, names.dlqTopic, names.scoresTopic], 3);
     scores = await collect(kafka, names.scoresTopic);
     // A CA of its own that signed nothing the broker presents.
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=some other CA', '-keyout', 'other.key', '-out', 'other.pem'], { cwd: dir, stdio: 'pipe' });
@@ -125,7 +87,7 @@ describe('Kafka over SASL_SSL with SCRAM-SHA-512', () => {
   it('scores over SASL_SSL with the right user, password and CA', async () => {
     const service = start({});
     const port = await service.port;
-    await readinessUntil(port, (status) => status === 200, 'ready');
+    await childReadinessUntil(port, (status) => status === 200, 'ready');
     const traffic = cardStream(1, 8, Date.parse('2026-11-30T06:00:00Z'), 60_000, 'secured-kafka');
     await produceAll(testKafka([broker.address]), names.transactionsTopic, traffic.map(asKafkaMessage));
     await scores.waitFor((ms) => ms.length >= traffic.length, 'every decision');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { startRedisServer, removeServerDir, type RedisServer } from '../../support/redis-cluster';
 import { collect, produceAll, testKafka, type Collector } from '../../support/kafka';
-import { prepareNames, serviceEnv, spawnService, exited, type TestNames } from '../../support/service';
+import { childReadinessUntil, prepareNames, serviceEnv, spawnWatchedService, exited, type TestNames } from '../../support/service';
 import { asKafkaMessage, cardStream } from '../../support/traffic';
 import { stackAddresses } from '../../support/env';
 
@@ -40,22 +40,6 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Polls /readyz of a child service, whose port it learns from the start line on stdout. */
-async function readinessUntil(port: number, want: (status: number, body: { checks: Record<string, boolean> }) => boolean, what: string, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-    if (response) {
-      const body = (await response.json()) as { checks: Record<string, boolean> };
-      last = `${response.status} ${JSON.stringify(body)}`;
-      if (want(response.status, body)) return body;
-    }
-    if (Date.now() > deadline) throw new Error(`readiness never became ${what}; last: ${last}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('Redis with TLS, ACLs and the default user disabled', () => {
   const { kafkaBrokers } = stackAddresses();
   const kafka = testKafka(kafkaBrokers);
@@ -72,27 +56,16 @@ describe('Redis with TLS, ACLs and the default user disabled', () => {
     new Redis({ host: 'localhost', port: tlsPort, username, password, tls: { ca: readFileSync(tls.ca), servername: 'localhost' }, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
 
   function start(password: string): { child: ChildProcess; port: Promise<number>; output: () => string } {
-    const child = spawnService(
+    const started = spawnWatchedService(
       serviceEnv(names, {
         REDIS_URL: `rediss://cardshield:${encodeURIComponent(password)}@localhost:${tlsPort}`,
         NODE_EXTRA_CA_CERTS: tls.ca,
         MODEL_DIR: 'none',
         LOG_LEVEL: 'info',
       }),
-      ['ignore', 'pipe', 'pipe'],
     );
-    children.push(child);
-    let output = '';
-    child.stderr!.on('data', (chunk) => (output += String(chunk)));
-    const port = new Promise<number>((resolve, reject) => {
-      child.stdout!.on('data', (chunk) => {
-        output += String(chunk);
-        const match = /"port":(\d+)[^\n]*"msg":"card-shield started"/.exec(output);
-        if (match) resolve(Number(match[1]));
-      });
-      child.once('exit', (code) => reject(new Error(`service exited (${code}) before it started: ${output}`)));
-    });
-    return { child, port, output: () => output };
+    children.push(started.child);
+    return started;
   }
 
   beforeAll(async () => {
@@ -146,7 +119,7 @@ describe('Redis with TLS, ACLs and the default user disabled', () => {
   it('scores over TLS as the limited user', async () => {
     const service = start(PASSWORD);
     const port = await service.port;
-    await readinessUntil(port, (status) => status === 200, 'ready');
+    await childReadinessUntil(port, (status) => status === 200, 'ready');
     const traffic = cardStream(1, 8, Date.parse('2026-11-30T06:00:00Z'), 60_000, 'secured');
     await produceAll(kafka, names.transactionsTopic, traffic.map(asKafkaMessage));
     await scores.waitFor((ms) => ms.length >= traffic.length, 'every decision');
@@ -162,7 +135,7 @@ describe('Redis with TLS, ACLs and the default user disabled', () => {
     const wrong = 'not-the-password-5d1e';
     const service = start(wrong);
     const port = await service.port;
-    const body = await readinessUntil(port, (status, b) => status === 503 && b.checks.state === false, 'not ready with state false');
+    const body = await childReadinessUntil(port, (status, b) => status === 503 && b.checks.state === false, 'not ready with state false');
     expect(body.checks.rules).toBe(true);
     const lost = service
       .output()
