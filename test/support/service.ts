@@ -102,8 +102,8 @@ export function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
-/** Polls /readyz of a service running as a child process until `want` holds; returns the last body. */
-export async function childReadinessUntil(
+/** Polls /readyz of the service at `port` (in-process or a child still starting) until `want` holds; returns that body. */
+export async function readinessUntil(
   port: number,
   want: (status: number, body: { checks: Record<string, boolean> }) => boolean,
   what: string,

@@ -12,7 +12,7 @@ import { startService, type RunningService } from '../../../src/service';
 import { createLogger } from '../../../src/telemetry/logger';
 import { collect, produceAll, testKafka, type Collector } from '../../support/kafka';
 import { startKafkaBroker, type KafkaBroker } from '../../support/kafka-broker';
-import { prepareNames, serviceOverrides, type TestNames } from '../../support/service';
+import { prepareNames, readinessUntil, serviceOverrides, type TestNames } from '../../support/service';
 import { asKafkaMessage } from '../../support/traffic';
 import { alertIdProblems, bulkTraffic, countsPerCard, distinctDecided } from '../../support/verify';
 
@@ -31,16 +31,6 @@ const SCENARIOS: Scenario[] = [
   { tag: 'broker-kill', what: 'the broker killed mid-stream and restarted', stop: (b) => b.kill(), outageMs: 30_000, sameContent: false },
   { tag: 'broker-restart', what: 'the broker restarted gracefully mid-stream (SIGTERM, exit, start)', stop: (b) => b.terminate(), outageMs: 0, sameContent: true },
 ];
-
-async function readinessUntil(service: RunningService, ready: boolean, what: string, timeoutMs = 180_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = (await fetch(`http://127.0.0.1:${service.port}/readyz`)).status;
-    if ((status === 200) === ready) return;
-    if (Date.now() > deadline) throw new Error(`readiness never became ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe.each(SCENARIOS)('$what', ({ tag, stop, outageMs, sameContent }) => {
   let broker: KafkaBroker;
@@ -76,12 +66,12 @@ describe.each(SCENARIOS)('$what', ({ tag, stop, outageMs, sameContent }) => {
     service = await startService({ env: {}, overrides: { ...overrides, kafkaBrokers: [broker.address] }, logger: createLogger({ level: 'fatal' }) });
     let fatal: Error | undefined;
     void service.fatal.then((e) => (fatal = e));
-    await readinessUntil(service, true, 'ready');
+    await readinessUntil(service.port, (status) => status === 200, 'ready', 180_000);
 
     await scores.waitFor((ms) => distinctDecided(ms).size >= total / 4, 'a quarter of the decisions');
     const killedAt = Date.now();
     // Readiness is watched while the broker stops: a graceful shutdown can be over before a poll after it would see it.
-    const notReady = readinessUntil(service, false, 'not ready after the stop');
+    const notReady = readinessUntil(service.port, (status) => status !== 200, 'not ready after the stop', 180_000);
     await stop(broker);
     const stoppedAfter = Date.now() - killedAt;
     await notReady;
@@ -91,7 +81,7 @@ describe.each(SCENARIOS)('$what', ({ tag, stop, outageMs, sameContent }) => {
     await new Promise((r) => setTimeout(r, Math.max(0, outageMs - (Date.now() - killedAt))));
     await broker.restart();
     const backAt = Date.now();
-    await readinessUntil(service, true, 'ready after the restart');
+    await readinessUntil(service.port, (status) => status === 200, 'ready after the restart', 180_000);
     const readyAfter = Date.now() - backAt;
     await scores.waitFor((ms) => distinctDecided(ms).size === total, `all ${total} decided`, 240_000);
     const doneAfter = Date.now() - backAt;

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collect, produceAll, testKafka, type Collector } from '../../support/kafka';
 import { startKafkaBroker, type KafkaBroker } from '../../support/kafka-broker';
-import { childReadinessUntil, prepareNames, serviceEnv, spawnWatchedService, exited, type TestNames } from '../../support/service';
+import { readinessUntil, prepareNames, serviceEnv, spawnWatchedService, exited, type TestNames } from '../../support/service';
 import { asKafkaMessage, cardStream } from '../../support/traffic';
 
 const USER = 'cardshield';
@@ -49,7 +49,7 @@ describe('Kafka over SASL_SSL with SCRAM-SHA-512', () => {
   async function expectRefused(extra: Record<string, string>, setting: string, cause: RegExp) {
     const service = start(extra);
     const port = await service.port;
-    const body = await childReadinessUntil(port, (status, b) => status === 503 && b.checks.consumers === false, 'not ready with consumers false');
+    const body = await readinessUntil(port, (status, b) => status === 503 && b.checks.consumers === false, 'not ready with consumers false');
     expect(body.checks.state).toBe(true);
     const lines = service
       .output()
@@ -87,7 +87,7 @@ describe('Kafka over SASL_SSL with SCRAM-SHA-512', () => {
   it('scores over SASL_SSL with the right user, password and CA', async () => {
     const service = start({});
     const port = await service.port;
-    await childReadinessUntil(port, (status) => status === 200, 'ready');
+    await readinessUntil(port, (status) => status === 200, 'ready');
     const traffic = cardStream(1, 8, Date.parse('2026-11-30T06:00:00Z'), 60_000, 'secured-kafka');
     await produceAll(testKafka([broker.address]), names.transactionsTopic, traffic.map(asKafkaMessage));
     await scores.waitFor((ms) => ms.length >= traffic.length, 'every decision');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { startRedisServer, removeServerDir, type RedisServer } from '../../support/redis-cluster';
 import { collect, produceAll, testKafka, type Collector } from '../../support/kafka';
-import { childReadinessUntil, prepareNames, serviceEnv, spawnWatchedService, exited, type TestNames } from '../../support/service';
+import { readinessUntil, prepareNames, serviceEnv, spawnWatchedService, exited, type TestNames } from '../../support/service';
 import { asKafkaMessage, cardStream } from '../../support/traffic';
 import { stackAddresses } from '../../support/env';
 
@@ -119,7 +119,7 @@ describe('Redis with TLS, ACLs and the default user disabled', () => {
   it('scores over TLS as the limited user', async () => {
     const service = start(PASSWORD);
     const port = await service.port;
-    await childReadinessUntil(port, (status) => status === 200, 'ready');
+    await readinessUntil(port, (status) => status === 200, 'ready');
     const traffic = cardStream(1, 8, Date.parse('2026-11-30T06:00:00Z'), 60_000, 'secured');
     await produceAll(kafka, names.transactionsTopic, traffic.map(asKafkaMessage));
     await scores.waitFor((ms) => ms.length >= traffic.length, 'every decision');
@@ -135,7 +135,7 @@ describe('Redis with TLS, ACLs and the default user disabled', () => {
     const wrong = 'not-the-password-5d1e';
     const service = start(wrong);
     const port = await service.port;
-    const body = await childReadinessUntil(port, (status, b) => status === 503 && b.checks.state === false, 'not ready with state false');
+    const body = await readinessUntil(port, (status, b) => status === 503 && b.checks.state === false, 'not ready with state false');
     expect(body.checks.rules).toBe(true);
     const lost = service
       .output()
