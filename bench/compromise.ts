@@ -22,7 +22,7 @@ import { DAY_MS } from '../src/compromise/store';
 import { readTruth, scoreCompromise, TruthTracker, type CompromiseMetrics } from '../src/compromise/truth';
 import { formatMetrics } from '../src/cli/compromise';
 import type { CardTransaction } from '../src/contract/transaction';
-import { openInputs } from '../src/model/inputs';
+import { openInputs } from '../src/offline/inputs';
 import type { CardHistoryEntry } from '../src/state/store';
 import { Telemetry } from '../src/telemetry/events';
 

@@ -11,8 +11,8 @@ import { DEFAULT_DETECTOR_SETTINGS, type DetectorSettings } from '../compromise/
 import { replayCompromise, type ReplayReport } from '../compromise/replay';
 import { readTruth, scoreCompromise, TruthTracker, type CompromiseMetrics } from '../compromise/truth';
 import { DAY_MS } from '../compromise/store';
-import { INPUT_HELP, INPUT_OPTIONS, openInputs } from '../model/inputs';
-import { DatasetInputError } from '../model/sources';
+import { INPUT_HELP, INPUT_OPTIONS, openInputs } from '../offline/inputs';
+import { DatasetInputError } from '../offline/sources';
 
 const HELP = `Usage: npm run compromise -- --input <file> [--labels <file>] [--truth truth.ndjson] [--out findings.ndjson]
 

@@ -4,18 +4,18 @@
  *
  * Replays the input through the service's own state code, trains the fraud model on the training period with the
  * labels known by then, and writes the model directory (tfjs files + metadata.json). With --calibrate it trains
- * nothing: it fits how an existing model combines with the rules (src/model/combination.ts) on the model's
+ * nothing: it fits how an existing model combines with the rules (src/offline/combination.ts) on the model's
  * validation window and stores the weights in its metadata.json.
  */
 import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NonRetriableError } from '../errors';
 import { METADATA_FORMAT, readMetadata, recordCombination, saveModelArtifact } from '../model/artifact';
-import { CombinationData, DEFAULT_COMBINATION_FIT, fitCombination, formatCombinationFit, shippedCombination } from '../model/combination';
+import { CombinationData, DEFAULT_COMBINATION_FIT, fitCombination, formatCombinationFit, shippedCombination } from '../offline/combination';
 import { initialiseBackend } from '../model/backend';
-import { replay, type ReplayRow } from '../model/dataset';
-import { INPUT_HELP, INPUT_OPTIONS, openInputs, parseInstant } from '../model/inputs';
-import { chooseThresholds, collectTrainingData, DAY_MS, DEFAULT_NETWORK_OPTIONS, trainNetwork, type NetworkOptions } from '../model/train';
+import { replay, type ReplayRow } from '../offline/dataset';
+import { INPUT_HELP, INPUT_OPTIONS, openInputs, parseInstant } from '../offline/inputs';
+import { chooseThresholds, collectTrainingData, DAY_MS, DEFAULT_NETWORK_OPTIONS, trainNetwork, type NetworkOptions } from '../offline/train';
 import { configFields } from '../config/schema';
 import { loadModel } from '../model/scorer';
 import { createRulesHolder } from '../rules';

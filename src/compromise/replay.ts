@@ -6,8 +6,8 @@
  */
 import type { AlertMessage } from '../contract/schemas';
 import type { CardLabel, CardTransaction } from '../contract/transaction';
-import type { SourceRecord } from '../model/sources';
-import { replay } from '../model/dataset';
+import type { SourceRecord } from '../offline/sources';
+import { replay } from '../offline/dataset';
 import { Telemetry } from '../telemetry/events';
 import { CardHistoryLog } from './card-history';
 import type { Finding } from './alerts';

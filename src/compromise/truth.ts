@@ -15,7 +15,7 @@
  */
 import type { AlertMessage } from '../contract/schemas';
 import type { CardLabel, CardTransaction } from '../contract/transaction';
-import { lines } from '../model/sources';
+import { lines } from '../offline/sources';
 import { DAY_MS, pointsOf, type PointKey } from './store';
 
 export interface TruthPoint {

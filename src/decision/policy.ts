@@ -9,7 +9,7 @@
  *    *combination*, shipped in its metadata.json):
  *        score = sigmoid(a · logit(modelScore) + b + Σ w_rule)       over the live hits of calibrated rules
  *    `w_rule` ≥ 0 is what the rule adds to what the model already says: when it fires, the odds of fraud are
- *    multiplied by e^w_rule. The weights are fitted by logistic regression (src/model/combination.ts,
+ *    multiplied by e^w_rule. The weights are fitted by logistic regression (src/offline/combination.ts,
  *    `npm run train -- --calibrate <model dir>`) on a window before any test period (the model's validation week),
  *    with only the labels known at the model's label cut-off; the regression fits a and b too, so each rule is
  *    measured against a re-calibrated model, and the weights are then expressed on the model's own scale (a = 1,

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initialiseBackend } from '../../../src/model/backend';
 import { Random } from '../../../src/sim/random';
-import { chooseThresholds, RowMatrix, trainNetwork, type LabelledRows, type NetworkOptions, type TrainingData } from '../../../src/model/train';
+import { chooseThresholds, RowMatrix, trainNetwork, type LabelledRows, type NetworkOptions, type TrainingData } from '../../../src/offline/train';
 
 /** Fraud when a noisy mix of the first two features is high; the third is noise. About 5% fraud. */
 function syntheticRows(count: number, seed: number): LabelledRows {

@@ -1,4 +1,4 @@
-import { averagePrecision, cardPrecisionAtK, figuresAtThresholds, precisionRecallCurve, rocAuc } from '../../../src/model/metrics';
+import { averagePrecision, cardPrecisionAtK, figuresAtThresholds, precisionRecallCurve, rocAuc } from '../../../src/offline/metrics';
 
 // Five transactions, frauds ranked 1st and 3rd.
 const scores = [0.9, 0.8, 0.7, 0.6, 0.5];

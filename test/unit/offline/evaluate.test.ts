@@ -1,6 +1,6 @@
 import type { CardTransaction } from '../../../src/contract';
-import type { ReplayRow } from '../../../src/model/dataset';
-import { Evaluation, formatEvaluation } from '../../../src/model/evaluate';
+import type { ReplayRow } from '../../../src/offline/dataset';
+import { Evaluation, formatEvaluation } from '../../../src/offline/evaluate';
 import type { ModelScorer } from '../../../src/model/scorer';
 import type { RuleHit } from '../../../src/rules/compile';
 

@@ -1,7 +1,7 @@
 import type { CardTransaction } from '../../../src/contract';
 import { decide, logit } from '../../../src/decision/policy';
-import { CombinationData, fitCombination, formatCombinationFit, type CombinationRow } from '../../../src/model/combination';
-import type { ReplayRow } from '../../../src/model/dataset';
+import { CombinationData, fitCombination, formatCombinationFit, type CombinationRow } from '../../../src/offline/combination';
+import type { ReplayRow } from '../../../src/offline/dataset';
 import type { ModelScorer } from '../../../src/model/scorer';
 
 const rows = (count: number, row: CombinationRow): CombinationRow[] => Array.from({ length: count }, () => row);

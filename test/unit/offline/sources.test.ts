@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { replay } from '../../../src/model/dataset';
+import { replay } from '../../../src/offline/dataset';
 import {
   parseCsvMapping,
   parseTime,
@@ -11,7 +11,7 @@ import {
   SourceReport,
   splitCsvLine,
   type SourceRecord,
-} from '../../../src/model/sources';
+} from '../../../src/offline/sources';
 import { FEATURE_INDEX } from '../../../src/state/features';
 import { createMemoryStore } from '../../../src/state/memory-store';
 

@@ -18,7 +18,7 @@ import {
   type PrPoint,
   type ThresholdFigures,
 } from './metrics';
-import type { ModelScorer } from './scorer';
+import type { ModelScorer } from '../model/scorer';
 import { DAY_MS } from './train';
 
 export const SYSTEMS = ['rules', 'model', 'combined'] as const;

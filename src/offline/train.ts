@@ -9,7 +9,7 @@ import { NonRetriableError } from '../errors';
 import { Random } from '../sim/random';
 import type { ReplayRow } from './dataset';
 import { averagePrecision, cardPrecisionAtK, figuresAtThresholds, precisionRecallCurve, rocAuc, type PrPoint } from './metrics';
-import { fitStandardisation, InputEncoder, type Standardisation } from './preprocess';
+import { fitStandardisation, InputEncoder, type Standardisation } from '../model/preprocess';
 
 export const DAY_MS = 86_400_000;
 

@@ -23,7 +23,7 @@
 import type { Combination } from '../decision/policy';
 import { logit } from '../decision/policy';
 import type { ReplayRow } from './dataset';
-import type { ModelScorer } from './scorer';
+import type { ModelScorer } from '../model/scorer';
 import { DAY_MS } from './train';
 
 /** One fit row: what the policy would see, and whether the transaction was known to be fraud at the cut-off. */

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { CardLabel, CardTransaction } from '../../../src/contract';
-import { replay, type ReplayRow } from '../../../src/model/dataset';
-import type { SourceRecord } from '../../../src/model/sources';
+import { replay, type ReplayRow } from '../../../src/offline/dataset';
+import type { SourceRecord } from '../../../src/offline/sources';
 import { FEATURE_INDEX } from '../../../src/state/features';
 import { createMemoryStore } from '../../../src/state/memory-store';
 

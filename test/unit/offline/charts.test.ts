@@ -1,4 +1,4 @@
-import { dailySvg, precisionRecallSvg } from '../../../src/model/charts';
+import { dailySvg, precisionRecallSvg } from '../../../src/offline/charts';
 
 describe('charts', () => {
   it('draws one precision–recall line per series, escaping names', () => {
