@@ -99,13 +99,23 @@ export async function scoreChunk(deps: ScoringDependencies, txns: readonly CardT
       createdAtMs,
     });
   }
-  const verdicts = await deps.suppressor.check(
-    candidates.map((s) => ({ cardToken: s.txn.cardToken, alertId: s.alert!.alertId, eventTimeMs: s.txn.eventTimeMs, level: actionLevel(s.alert!.action) })),
+  const outcomes = await deps.suppressor.check(
+    candidates.map((s) => ({
+      cardToken: s.txn.cardToken,
+      alertId: s.alert!.alertId,
+      eventTimeMs: s.txn.eventTimeMs,
+      level: actionLevel(s.alert!.action),
+      publication: JSON.stringify(s.alert),
+    })),
   );
   const toPublish: AlertMessage[] = [];
   candidates.forEach((s, i) => {
-    if (verdicts[i] === 'suppressed') s.suppressed = true;
-    else toPublish.push(s.alert!);
+    const { verdict, firstPublication } = outcomes[i];
+    if (verdict === 'suppressed') s.suppressed = true;
+    else {
+      if (firstPublication !== undefined) republishAsFirst(s, JSON.parse(firstPublication) as AlertMessage);
+      toPublish.push(s.alert!);
+    }
   });
 
   const suspects = deps.compromise?.suspects;
@@ -118,6 +128,16 @@ export async function scoreChunk(deps: ScoringDependencies, txns: readonly CardT
 
   emitTelemetry(deps, scored, toPublish, candidates.length - toPublish.length, (performance.now() - started) / 1000);
   return scored;
+}
+
+/**
+ * A redelivered transaction is rescored on the state as it is by then; its alert and decision are those of the
+ * first publication (the suppressor's memo), so an alert id never carries two contents.
+ */
+function republishAsFirst(s: ScoredTransaction, first: AlertMessage): void {
+  s.alert = first;
+  s.decision = { ...s.decision, score: first.score, action: first.action as 'review' | 'block', reasons: first.reasons };
+  if (first.model !== undefined) s.modelScore = first.model.score;
 }
 
 function decisionRecord(s: ScoredTransaction, rulesVersion: string, modelVersion: string | undefined): DecisionRecord {

@@ -36,6 +36,14 @@ export function alertSuppressionKey(prefix: string, cardToken: string): string {
   return `${tag(prefix, 'card', cardToken)}:alerted`;
 }
 
+/**
+ * A transaction alert as first published (src/alerts/redis-suppressor.ts), so a redelivery republishes it unchanged;
+ * in the card's slot, beside its suppression record.
+ */
+export function alertMemoKey(prefix: string, cardToken: string, alertId: string): string {
+  return `${tag(prefix, 'card', cardToken)}:alert:${alertId}`;
+}
+
 /** A named list kept as a Redis set (src/rules/redis-lists.ts): the set analysts and compromise detection write. */
 export function namedListKey(prefix: string, name: string): string {
   return `${prefix}list:${name}`;

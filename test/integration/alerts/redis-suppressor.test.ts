@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import { createRedisSuppressor, suppressionKey } from '../../../src/alerts/redis-suppressor';
-import { createMemorySuppressor, type SuppressionCandidate } from '../../../src/alerts/suppression';
+import { alertMemoKey } from '../../../src/state/keys';
+import { createMemorySuppressor, type SuppressionCandidate, type SuppressionOutcome } from '../../../src/alerts/suppression';
 import { stackAddresses, uniqueName } from '../../support/env';
 
 describe('Redis alert suppression', () => {
@@ -12,7 +13,7 @@ describe('Redis alert suppression', () => {
     redis.disconnect();
   });
 
-  it('gives the same verdicts as the in-memory twin on a random stream, every branch included', async () => {
+  it('gives the same verdicts and memos as the in-memory twin on a random stream, every branch included', async () => {
     const period = 60_000;
     const redisSuppressor = createRedisSuppressor(redis, { keyPrefix, periodMs: period });
     const memory = createMemorySuppressor(period);
@@ -22,19 +23,34 @@ describe('Redis alert suppression', () => {
     for (let i = 0; i < 400; i++) {
       const redelivery = i > 0 && next() < 0.15;
       candidates.push(
+        // A redelivery is rescored: same alert, other content.
         redelivery
-          ? candidates[Math.floor(next() * candidates.length)]
-          : { cardToken: `card-${Math.floor(next() * 8)}`, alertId: `alert-${i}`, eventTimeMs: Math.floor(next() * 600_000), level: next() < 0.3 ? 2 : 1 },
+          ? { ...candidates[Math.floor(next() * candidates.length)], publication: `rescored at ${i}` }
+          : { cardToken: `card-${Math.floor(next() * 8)}`, alertId: `alert-${i}`, eventTimeMs: Math.floor(next() * 600_000), level: next() < 0.3 ? 2 : 1, publication: `alert-${i} first` },
       );
     }
-    const fromRedis = [];
-    const fromMemory = [];
+    const fromRedis: SuppressionOutcome[] = [];
+    const fromMemory: SuppressionOutcome[] = [];
     for (let i = 0; i < candidates.length; i += 50) {
       fromRedis.push(...(await redisSuppressor.check(candidates.slice(i, i + 50))));
       fromMemory.push(...(await memory.check(candidates.slice(i, i + 50))));
     }
     expect(fromRedis).toEqual(fromMemory);
-    expect(new Set(fromRedis)).toEqual(new Set(['new', 'escalated', 'redelivered', 'suppressed']));
+    expect(new Set(fromRedis.map((o) => o.verdict))).toEqual(new Set(['new', 'escalated', 'redelivered', 'suppressed']));
+    // Every memo returned is what the alert's first attempt that went through published (a suppressed attempt
+    // published nothing), never what a later attempt would have.
+    const published = new Map<string, string>();
+    let memos = 0;
+    fromRedis.forEach((outcome, i) => {
+      const { alertId, publication } = candidates[i];
+      if (outcome.firstPublication !== undefined) {
+        memos++;
+        expect(outcome.firstPublication).toBe(published.get(alertId));
+      } else if (outcome.verdict !== 'suppressed' && !published.has(alertId)) published.set(alertId, publication);
+    });
+    expect(memos).toBeGreaterThan(0);
     expect(await redis.pttl(suppressionKey(keyPrefix, 'card-0'))).toBeGreaterThan(0);
+    const memoed = candidates.find((c) => c.publication.endsWith('first') && fromRedis[candidates.indexOf(c)].verdict !== 'suppressed')!;
+    expect(await redis.pttl(alertMemoKey(keyPrefix, memoed.cardToken, memoed.alertId))).toBeGreaterThan(3_000_000);
   });
 });

@@ -60,14 +60,28 @@ describe('suppression', () => {
 
   it('lets one alert per card through per period, in order, within one chunk', async () => {
     const suppressor = createMemorySuppressor(period);
-    const verdicts = await suppressor.check([
-      { cardToken: 'c1', alertId: 'x1', eventTimeMs: 0, level: 1 },
-      { cardToken: 'c1', alertId: 'x2', eventTimeMs: 1000, level: 1 },
-      { cardToken: 'c2', alertId: 'y1', eventTimeMs: 1000, level: 1 },
-      { cardToken: 'c1', alertId: 'x3', eventTimeMs: 2000, level: 2 },
-      { cardToken: 'c1', alertId: 'x4', eventTimeMs: 3000, level: 2 },
-      { cardToken: 'c1', alertId: 'x3', eventTimeMs: 2000, level: 2 },
+    const outcomes = await suppressor.check([
+      { cardToken: 'c1', alertId: 'x1', eventTimeMs: 0, level: 1, publication: 'x1 first' },
+      { cardToken: 'c1', alertId: 'x2', eventTimeMs: 1000, level: 1, publication: 'x2 first' },
+      { cardToken: 'c2', alertId: 'y1', eventTimeMs: 1000, level: 1, publication: 'y1 first' },
+      { cardToken: 'c1', alertId: 'x3', eventTimeMs: 2000, level: 2, publication: 'x3 first' },
+      { cardToken: 'c1', alertId: 'x4', eventTimeMs: 3000, level: 2, publication: 'x4 first' },
+      { cardToken: 'c1', alertId: 'x3', eventTimeMs: 2000, level: 2, publication: 'x3 rescored' },
     ]);
-    expect(verdicts).toEqual(['new', 'suppressed', 'new', 'escalated', 'suppressed', 'redelivered']);
+    expect(outcomes.map((o) => o.verdict)).toEqual(['new', 'suppressed', 'new', 'escalated', 'suppressed', 'redelivered']);
+    expect(outcomes[5].firstPublication).toBe('x3 first');
+  });
+
+  it('republishes a redelivered alert as first published, even once another alert owns the period', async () => {
+    const suppressor = createMemorySuppressor(period);
+    await suppressor.check([{ cardToken: 'c1', alertId: 'x1', eventTimeMs: 0, level: 1, publication: 'x1 first' }]);
+    await suppressor.check([{ cardToken: 'c1', alertId: 'x2', eventTimeMs: 1000, level: 2, publication: 'x2 first' }]);
+    const [again] = await suppressor.check([{ cardToken: 'c1', alertId: 'x1', eventTimeMs: 0, level: 1, publication: 'x1 rescored' }]);
+    expect(again).toEqual({ verdict: 'redelivered', firstPublication: 'x1 first' });
+    // A suppressed alert was never published: its redelivery is judged afresh, with no memo.
+    const [suppressed] = await suppressor.check([{ cardToken: 'c1', alertId: 'x3', eventTimeMs: 2000, level: 1, publication: 'x3' }]);
+    expect(suppressed).toEqual({ verdict: 'suppressed' });
+    const [suppressedAgain] = await suppressor.check([{ cardToken: 'c1', alertId: 'x3', eventTimeMs: 2000, level: 1, publication: 'x3 rescored' }]);
+    expect(suppressedAgain).toEqual({ verdict: 'suppressed' });
   });
 });
