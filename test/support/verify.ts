@@ -61,6 +61,27 @@ export function alertIdProblems(alerts: CollectedMessage[]): string[] {
   return problems;
 }
 
+/**
+ * How often a republished alert id carried other content than its first publication, by field (empty when every
+ * republication is the first one again, as the suppressor's memo makes it).
+ */
+export function republishedChanges(alerts: CollectedMessage[]): Record<string, number> {
+  const first = new Map<string, Record<string, unknown>>();
+  const changed: Record<string, number> = {};
+  for (const m of alerts) {
+    const alert = JSON.parse(String(m.value)) as Record<string, unknown>;
+    const before = first.get(alert.alertId as string);
+    if (!before) {
+      first.set(alert.alertId as string, alert);
+      continue;
+    }
+    for (const key of new Set([...Object.keys(before), ...Object.keys(alert)])) {
+      if (JSON.stringify(before[key]) !== JSON.stringify(alert[key])) changed[key] = (changed[key] ?? 0) + 1;
+    }
+  }
+  return changed;
+}
+
 export function distinctDecided(scores: CollectedMessage[]): Set<string> {
   return new Set(scores.map((m) => (JSON.parse(String(m.value)) as { transactionId: string }).transactionId));
 }
