@@ -84,6 +84,9 @@ export async function startBatchConsumer(options: BatchConsumerOptions): Promise
     allowAutoTopicCreation: false,
     maxBytesPerPartition: 4 * 1024 * 1024,
     maxWaitTimeInMs: 100,
+    // After a broker outage the consumer is restarted after its last backoff: capped at 5 s (kafkajs' default cap
+    // is 30 s, which kept the service paused up to half a minute after the broker was back).
+    retry: { initialRetryTime: 300, maxRetryTime: 5000, retries: 8 },
   });
 
   let joinedGroup = false;
