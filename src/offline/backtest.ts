@@ -156,7 +156,7 @@ export interface BacktestReport {
   changes: { total: number; transitions: Record<string, number> } & ChangeCounts;
   /** Per cause (rule id or MODEL_CAUSE); a transaction with several causes counts under each. */
   byRule: Array<{ rule: string } & ChangeCounts>;
-  /** Per reason code of the alerting side's strongest reason (the candidate's for `changed`). */
+  /** Per reason code of the alerting side (the candidate's for `changed`); an alert counts under each code it carries. */
   byReason: Array<{ code: string } & ChangeCounts>;
   /** Up to `sampleSize` changed decisions, chosen by a hash of the transaction id (the same whatever the read order). */
   sample: ChangedDecision[];
@@ -300,8 +300,11 @@ export class BacktestDiff {
     const transition = `${changed.baseline.action} → ${changed.candidate.action}`;
     this.transitions.set(transition, (this.transitions.get(transition) ?? 0) + 1);
     for (const cause of changed.causes) count(getOrCreate(this.byRule, cause));
+    // What the alerts that came or went say: the alerting side's reason codes, each counted once per alert.
     const alerting = changed.change === 'removed' ? changed.baseline : changed.candidate;
-    count(getOrCreate(this.byReason, alerting.reasons[0]?.code ?? '(no reason)'));
+    const codes = new Set(alerting.reasons.map((r) => r.code));
+    if (codes.size === 0) codes.add('(no reason)');
+    for (const code of codes) count(getOrCreate(this.byReason, code));
     this.keepInSample(changed);
     return changed;
   }
@@ -373,7 +376,7 @@ export function formatBacktest(report: BacktestReport, names: SideNames): string
       for (const r of rows) lines.push(`  ${r.name.padEnd(30)} | ${counted(r.added).padStart(18)} | ${counted(r.removed).padStart(18)} | ${counted(r.changed).padStart(18)}`);
     };
     table('by rule (cause of the change)', report.byRule.map((r) => ({ ...r, name: r.rule })));
-    table('by reason (strongest reason)', report.byReason.map((r) => ({ ...r, name: r.code })));
+    table('by reason (of the alerts)', report.byReason.map((r) => ({ ...r, name: r.code })));
     lines.push(`sample of ${report.sample.length} changed decisions:`);
     for (const s of report.sample) {
       const reasons = (d: DecisionSummary) => (d.reasons.length === 0 ? 'no reason' : d.reasons.map((r) => `${r.code}: ${r.message}`).join('; '));

@@ -151,6 +151,7 @@ describe('backtest decision diff', () => {
     expect(report.candidate).toMatchObject({ review: 4, block: 3 });
     expect(report.changes).toMatchObject({ added: { decisions: 5 }, changed: { decisions: 2 }, removed: { decisions: 0 } });
     expect(new Set(changed.flatMap((c) => c.causes))).toEqual(new Set([MODEL_CAUSE]));
+    expect(report.byReason.map((r) => [r.code, r.added.decisions, r.changed.decisions])).toEqual([['MODEL_FEATURE', 5, 2]]);
   });
 
   it('counts published alerts after suppression on each side', async () => {
