@@ -64,7 +64,7 @@ ${INPUT_HELP}
 
 Kafka input (instead of --input)
   --topic <name>            transactions topic (v1 messages); read partition by partition for the period, then
-                            ordered by event time (the period is held in memory, about 1 KB a transaction)
+                            ordered by event time (the period is held in memory)
   --brokers <list>          host:port,… (default: KAFKA_BROKERS; KAFKA_SASL_*, KAFKA_TLS* apply as for the service)
   --labels-topic <name>     labels topic, read from --from to its end (or give --labels <file>)`;
 
