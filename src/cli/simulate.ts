@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { configFields } from '../config/schema';
 import { connectProducer, createKafka, ensureTopics, type KafkaSettings, type TopicProducer } from '../kafka/client';
+import { kafkaSettingsFromEnv } from '../kafka/settings';
 import { FRAUD_SCENARIOS, createSimulation, type FraudScenario, type SimOptionsInput } from '../sim';
 import { HOME_OFFSET_MINUTES } from '../sim/geo';
 import { drive, type KafkaTarget } from '../sim/output/drive';
@@ -89,23 +90,12 @@ function parseFraudRates(values: string[] | undefined): Partial<Record<FraudScen
   return rates;
 }
 
-/**
- * Reads only the Kafka settings through the service's config fields (same variables, same validation), without
- * `loadConfig`'s service-wide checks: a load generator needs no Redis and no PAN key.
- */
-function kafkaSettingsFromEnv(env: NodeJS.ProcessEnv): KafkaSettings & { transactionsTopic: string; labelsTopic: string } {
-  const f = configFields;
+/** The Kafka settings and the two topics, from the environment. */
+function kafkaTargetFromEnv(env: NodeJS.ProcessEnv): KafkaSettings & { transactionsTopic: string; labelsTopic: string } {
   const settings = {
-    kafkaBrokers: f.kafkaBrokers.parse(env[f.kafkaBrokers.env]),
-    kafkaClientId: f.kafkaClientId.parse(env[f.kafkaClientId.env]),
-    kafkaSaslMechanism: f.kafkaSaslMechanism.parse(env[f.kafkaSaslMechanism.env]),
-    kafkaSaslUsername: f.kafkaSaslUsername.parse(env[f.kafkaSaslUsername.env]),
-    kafkaSaslPassword: f.kafkaSaslPassword.parse(env[f.kafkaSaslPassword.env]),
-    kafkaTls: f.kafkaTls.parse(env[f.kafkaTls.env]),
-    kafkaTlsCaFile: f.kafkaTlsCaFile.parse(env[f.kafkaTlsCaFile.env]),
-    kafkaTlsRejectUnauthorized: f.kafkaTlsRejectUnauthorized.parse(env[f.kafkaTlsRejectUnauthorized.env]),
-    transactionsTopic: f.transactionsTopic.parse(env[f.transactionsTopic.env]),
-    labelsTopic: f.labelsTopic.parse(env[f.labelsTopic.env]),
+    ...kafkaSettingsFromEnv(env),
+    transactionsTopic: configFields.transactionsTopic.parse(env[configFields.transactionsTopic.env]),
+    labelsTopic: configFields.labelsTopic.parse(env[configFields.labelsTopic.env]),
   };
   if (settings.kafkaBrokers.length === 0) throw new UsageError('--kafka needs KAFKA_BROKERS (host:port,…) in the environment');
   if (settings.transactionsTopic === settings.labelsTopic) throw new UsageError('TRANSACTIONS_TOPIC and LABELS_TOPIC name the same topic');
@@ -169,7 +159,7 @@ async function main(argv: string[]): Promise<number> {
   let producer: TopicProducer | undefined;
   let kafka: KafkaTarget | undefined;
   if (values.kafka) {
-    const settings = kafkaSettingsFromEnv(process.env);
+    const settings = kafkaTargetFromEnv(process.env);
     const client = createKafka(settings, createLogger({ level: 'warn', name: 'simulate', destination: process.stderr }));
     await ensureTopics(client, [{ topic: settings.transactionsTopic }, { topic: settings.labelsTopic }]);
     producer = await connectProducer(client);

@@ -72,13 +72,23 @@ export async function* lines(path: string): AsyncGenerator<[number, string]> {
   }
 }
 
-/** The valid messages of a v1 NDJSON file; an invalid line is skipped and reported with its file:line. */
-async function* decodedLines<T>(path: string, decode: (line: string) => DecodeResult<T>, report: SourceReport): AsyncGenerator<T> {
+/** One raw v1 message and where it came from (file:line, topic/partition@offset), for problem reports. */
+export interface RawMessage {
+  where: string;
+  value: Buffer | string | null;
+}
+
+async function* fileMessages(path: string): AsyncGenerator<RawMessage> {
   const file = basename(path);
-  for await (const [number, line] of lines(path)) {
-    const decoded = decode(line);
+  for await (const [number, line] of lines(path)) yield { where: `${file}:${number}`, value: line };
+}
+
+/** The valid messages; an invalid one is skipped and reported with where it was. */
+async function* decodeEach<T>(messages: AsyncIterable<RawMessage> | Iterable<RawMessage>, decode: (value: Buffer | string | null) => DecodeResult<T>, report: SourceReport): AsyncGenerator<T> {
+  for await (const { where, value } of messages) {
+    const decoded = decode(value);
     if (!decoded.ok) {
-      report.skip(`${file}:${number}`, formatErrors(decoded.errors));
+      report.skip(where, formatErrors(decoded.errors));
       continue;
     }
     report.records++;
@@ -86,20 +96,30 @@ async function* decodedLines<T>(path: string, decode: (line: string) => DecodeRe
   }
 }
 
-/** Transactions of a v1 NDJSON file, one message a line; invalid lines are skipped and reported. */
-export async function* readTransactionsNdjson(path: string, options: SourceOptions = {}): AsyncGenerator<SourceRecord> {
+/** Transactions of v1 messages (a file's lines or a topic's records); invalid ones are skipped and reported. */
+export async function* decodeTransactions(messages: AsyncIterable<RawMessage> | Iterable<RawMessage>, options: SourceOptions = {}): AsyncGenerator<SourceRecord> {
   const tokenize = options.tokenize ?? offlineTokenizer();
-  for await (const message of decodedLines(path, decodeTransaction, options.report ?? new SourceReport())) {
+  for await (const message of decodeEach(messages, decodeTransaction, options.report ?? new SourceReport())) {
     yield { transaction: toCardTransaction(message, tokenize, options.defaultCurrency ?? 'KZT') };
   }
 }
 
-/** Labels of a v1 NDJSON file (small enough to hold: one per reported fraud or confirmation). */
-export async function readLabelsNdjson(path: string, options: SourceOptions = {}): Promise<CardLabel[]> {
+/** Labels of v1 messages (small enough to hold: one per reported fraud or confirmation). */
+export async function decodeLabels(messages: AsyncIterable<RawMessage> | Iterable<RawMessage>, options: SourceOptions = {}): Promise<CardLabel[]> {
   const tokenize = options.tokenize ?? offlineTokenizer();
   const labels: CardLabel[] = [];
-  for await (const message of decodedLines(path, decodeLabel, options.report ?? new SourceReport())) labels.push(toCardLabel(message, tokenize));
+  for await (const message of decodeEach(messages, decodeLabel, options.report ?? new SourceReport())) labels.push(toCardLabel(message, tokenize));
   return labels;
+}
+
+/** Transactions of a v1 NDJSON file, one message a line; invalid lines are skipped and reported. */
+export function readTransactionsNdjson(path: string, options: SourceOptions = {}): AsyncGenerator<SourceRecord> {
+  return decodeTransactions(fileMessages(path), options);
+}
+
+/** Labels of a v1 NDJSON file. */
+export function readLabelsNdjson(path: string, options: SourceOptions = {}): Promise<CardLabel[]> {
+  return decodeLabels(fileMessages(path), options);
 }
 
 /**
