@@ -24,6 +24,7 @@ import { InMemoryListRegistry, RedisListMirror, createRulesHolder, liveRuleIds, 
 import { startCompromiseDetection, type CompromiseRuntime } from './compromise/runtime';
 import { createModelSlot, type ModelSlot } from './model/scorer';
 import { watchModelDirectory } from './model/watch';
+import { startChallenger } from './scoring/challenger';
 import { FEATURE_INDEX, FEATURE_NAMES } from './state/features';
 import { createMemoryStore } from './state/memory-store';
 import { createRedisStore } from './state/redis-store';
@@ -115,6 +116,8 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
         },
       });
     } else logger.info('MODEL_DIR=none: scoring with rules only');
+    const challenger = config.challengerModelDir === undefined ? undefined : await startChallenger(config.challengerModelDir, { logger, telemetry });
+    if (challenger) closers.push({ name: 'challenger', close: () => challenger.close() });
 
     const hasRedis = config.redisUrl !== undefined || config.redisClusterNodes.length > 0;
     const redis = hasRedis ? connectRedis(config) : undefined;
@@ -138,7 +141,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
     };
     checkCombination();
     const stopCheckingRules = telemetry.on('rules.reloaded', checkCombination);
-    const stopCheckingModel = telemetry.on('model.loaded', checkCombination);
+    const stopCheckingModel = telemetry.on('model.loaded', (e) => e.role === 'champion' && checkCombination());
     closers.push({
       name: 'combination-check',
       close: () => {
@@ -229,6 +232,8 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       store,
       rules: () => rules.current(),
       model: () => model?.current,
+      challenger: challenger?.current,
+      decisionFeatures: config.scoresIncludeFeatures,
       policy: { reviewThreshold: config.reviewThreshold, blockThreshold: config.blockThreshold },
       suppressor,
       alerts: alertSink,
@@ -278,6 +283,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
             score: s.decision.score,
             reasons: s.decision.reasons,
             ...(s.modelScore !== undefined ? { modelScore: s.modelScore } : {}),
+            ...(s.challenger ? { challengerScore: s.challenger.score, challengerVersion: s.challenger.version } : {}),
             ...(s.alert ? { alertId: s.alert.alertId, suppressed: s.suppressed } : {}),
             duplicate: s.duplicate,
           });
