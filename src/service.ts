@@ -24,7 +24,7 @@ import { InMemoryListRegistry, RedisListMirror, createRulesHolder, liveRuleIds, 
 import { startCompromiseDetection, type CompromiseRuntime } from './compromise/runtime';
 import { createModelSlot, type ModelSlot } from './model/scorer';
 import { watchModelDirectory } from './model/watch';
-import { startChallenger } from './scoring/challenger';
+import { startChallenger, type RunningChallenger } from './scoring/challenger';
 import { FEATURE_INDEX, FEATURE_NAMES } from './state/features';
 import { createMemoryStore } from './state/memory-store';
 import { createRedisStore } from './state/redis-store';
@@ -33,12 +33,13 @@ import type { FeatureStore } from './state/store';
 import { createMemorySuppressor, type AlertSuppressor } from './alerts/suppression';
 import { createRedisSuppressor } from './alerts/redis-suppressor';
 import { RecentAlerts, fanOut, kafkaAlertSink, kafkaDecisionSink, type AlertSink, type DecisionSink } from './alerts/sinks';
-import { createKafka, createTopicProducer, ensureTopics, explainKafkaFailure, probeKafka, type TopicProducer } from './kafka/client';
-import { startBatchConsumer, type RunningConsumer } from './consumer/batch-consumer';
+import { createKafka, createTopicProducer, ensureTopics, explainKafkaFailure, probeKafka } from './kafka/client';
+import { startBatchConsumer, type ChunkHandler, type RunningConsumer } from './consumer/batch-consumer';
 import { transactionChunkHandler, labelChunkHandler } from './consumer/handlers';
-import { createMessageDecoders, splitBody, formatErrors, type Decoded } from './scoring/ingest';
-import { scoreChunk, type ScoringDependencies } from './scoring/pipeline';
-import { createHttpApp, type IngestResult } from './http/app';
+import { createMessageDecoders } from './scoring/ingest';
+import { createEmbeddedIngestion, type IngestResult } from './scoring/embedded';
+import type { ScoringDependencies } from './scoring/pipeline';
+import { createHttpApp } from './http/app';
 import { deskEnabled, startDesk, type RunningDesk } from './desk';
 
 export interface StartOptions {
@@ -78,119 +79,23 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const telemetry = options.telemetry ?? new Telemetry();
   const metrics = createMetrics(telemetry);
-  const closers: Array<{ name: string; close: () => Promise<void> | void }> = [];
-  const close = async () => {
-    for (const { name, close: closeOne } of closers.reverse()) {
-      try {
-        await closeOne();
-      } catch (error) {
-        logger.warn({ err: error, component: name }, 'error while closing');
-      }
-    }
-  };
+  const closers = new Closers(logger);
   let resolveFatal!: (error: Error) => void;
   const fatal = new Promise<Error>((r) => (resolveFatal = r));
 
   try {
-    closers.push({ name: 'metrics', close: () => metrics.detach() });
-    let panHmacKey = config.panHmacKey;
-    if (panHmacKey === undefined) {
-      // Embedded mode only (loadConfig requires the key otherwise): tokens are valid for this process alone.
-      panHmacKey = randomBytes(32);
-      logger.warn('PAN_HMAC_KEY is not set: using a random key for this process; card tokens will differ after a restart');
-    }
-
-
-    let model: ModelSlot | undefined;
-    if (config.modelDir !== 'none') {
-      const dir = resolve(config.modelDir);
-      if (!existsSync(dir)) throw new ConfigError('MODEL_DIR', `${config.modelDir} does not exist (set MODEL_DIR=none to score with rules only)`);
-      model = await createModelSlot(dir, { catalog: FEATURE_NAMES, telemetry });
-      logger.info({ version: model.current.version, backend: model.current.backend.detail }, 'model loaded');
-      const watcher = watchModelDirectory(model, dir, { logger, telemetry });
-      closers.push({
-        name: 'model',
-        close: () => {
-          watcher.close();
-          model?.dispose();
-        },
-      });
-    } else logger.info('MODEL_DIR=none: scoring with rules only');
-    const challenger = config.challengerModelDir === undefined ? undefined : await startChallenger(config.challengerModelDir, { logger, telemetry });
-    if (challenger) closers.push({ name: 'challenger', close: () => challenger.close() });
-
-    const hasRedis = config.redisUrl !== undefined || config.redisClusterNodes.length > 0;
-    const redis = hasRedis ? connectRedis(config) : undefined;
-    if (redis) {
-      logConnectionState(redis, logger);
-      closers.push({ name: 'redis', close: () => void redis.disconnect() });
-    }
-
-    // Lists declared `external` in the rule file are Redis sets, mirrored in memory (rules evaluate synchronously);
-    // without Redis they live in this process, where compromise detection adds the points it flags.
-    const lists = redis ? new RedisListMirror({ redis, keyPrefix: config.redisKeyPrefix, logger, telemetry }) : undefined;
-    const localLists = redis ? undefined : new InMemoryListRegistry({ compromised_terminals: [], compromised_merchants: [] });
-    const rules: RulesHolder = await createRulesHolder({ file: resolve(config.rulesFile), featureIndex: FEATURE_INDEX, telemetry, logger, lists: lists ?? localLists });
-    closers.push({ name: 'rules', close: () => rules.close() });
-    // The model's rule weights were fitted against one rule set version: say so when the live rules differ (at start,
-    // after a rules reload, after a model swap), so analysts know to refit (npm run train -- --calibrate).
-    const checkCombination = () => {
-      const ruleSet = rules.current();
-      const drift = combinationDrift(model?.current.metadata.combination, ruleSet.version, liveRuleIds(ruleSet));
-      if (drift !== undefined) logger.warn({ model: model?.current.version, rulesVersion: ruleSet.version }, drift);
-    };
-    checkCombination();
-    const stopCheckingRules = telemetry.on('rules.reloaded', checkCombination);
-    const stopCheckingModel = telemetry.on('model.loaded', (e) => e.role === 'champion' && checkCombination());
-    closers.push({
-      name: 'combination-check',
-      close: () => {
-        stopCheckingRules();
-        stopCheckingModel();
-      },
-    });
-    if (lists) {
-      // Redis down at start is a not-ready service, not a failed start: the lists keep their file entries and the
-      // refresh timer retries (readiness already says state: false).
-      await lists.refresh().catch((error: unknown) => logger.warn({ err: error }, 'lists: the first read from Redis failed; retrying on the refresh interval'));
-      lists.start();
-      // A new rule version may declare new lists: read them now rather than at the next periodic refresh.
-      const stopRefreshing = telemetry.on('rules.reloaded', () => void lists.refresh());
-      closers.push({ name: 'lists', close: () => (stopRefreshing(), lists.close()) });
-    }
-
-    let store: FeatureStore;
-    let suppressor: AlertSuppressor;
-    const suppressionMs = config.alertSuppressionSeconds * 1000;
-    if (redis) {
-      store = createRedisStore(redis, { keyPrefix: config.redisKeyPrefix, telemetry });
-      suppressor = createRedisSuppressor(redis, { keyPrefix: config.redisKeyPrefix, periodMs: suppressionMs });
-      logger.info({ redis: config.redisClusterNodes.length > 0 ? 'cluster' : 'single' }, 'state in Redis');
-    } else {
-      store = createMemoryStore({ telemetry });
-      suppressor = createMemorySuppressor(suppressionMs);
-      logger.warn('state lives in memory: it is lost on exit and not shared between processes (embedded mode)');
-    }
-    closers.push({ name: 'store', close: () => store.close() });
-
-    const recent = new RecentAlerts(1000);
-    let alertSink: AlertSink = recent;
-    let decisionSink: DecisionSink | undefined;
-    let producer: ReturnType<typeof createTopicProducer> | undefined;
-    const kafka = mode === 'kafka' ? createKafka(config, logger) : undefined;
-    if (kafka) {
-      // Connected below, after the HTTP server listens (see connectKafka): nothing is sent before the consumers run.
-      producer = createTopicProducer(kafka);
-      const created: TopicProducer = producer;
-      closers.push({ name: 'producer', close: () => created.disconnect() });
-      alertSink = fanOut(kafkaAlertSink(producer, config.alertsTopic, telemetry, Date.now), recent);
-      if (config.scoresTopic) decisionSink = kafkaDecisionSink(producer, config.scoresTopic);
-    }
+    closers.add('metrics', () => metrics.detach());
+    const model = await loadChampion(config, { logger, telemetry }, closers);
+    const challenger = await loadChallenger(config, { logger, telemetry }, closers);
+    const redis = connectState(config, logger, closers);
+    const { rules, lists, localLists } = await startRules(config, redis, { logger, telemetry, model }, closers);
+    const { store, suppressor } = createState(config, redis, { logger, telemetry }, closers);
+    const outputs = createOutputs(config, mode, { logger, telemetry }, closers);
+    const decoders = createMessageDecoders({ panHmacKey: panHmacKeyOf(config, logger), defaultCurrency: config.defaultCurrency, maxMessageBytes: config.maxMessageBytes });
 
     // Declared first: the desk's embedded label path runs labels through detection, which starts after the desk (its
     // alerts go to the sink the desk joins).
     let compromise: CompromiseRuntime | undefined;
-    const decoders = createMessageDecoders({ panHmacKey, defaultCurrency: config.defaultCurrency, maxMessageBytes: config.maxMessageBytes });
     let desk: RunningDesk | undefined;
     if (deskEnabled(config, mode)) {
       desk = await startDesk({
@@ -200,8 +105,8 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
         telemetry,
         decoders,
         rulesVersion: () => rules.current().version,
-        kafka,
-        producer,
+        kafka: outputs.kafka,
+        producer: outputs.producer,
         // Analysts' labels in the embedded mode: into the state, then through compromise detection, as the labels topic's are.
         recordLabelsInState: async (labels) => {
           const outcomes = await store.recordLabels(labels);
@@ -210,22 +115,22 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
         },
       });
       const running = desk;
-      closers.push({ name: 'desk', close: () => running.stop() });
-      if (desk.alertSink) alertSink = fanOut(alertSink, desk.alertSink);
-      if (desk.decisionSink) decisionSink = desk.decisionSink;
+      closers.add('desk', () => running.stop());
+      if (desk.alertSink) outputs.alerts = fanOut(outputs.alerts, desk.alertSink);
+      if (desk.decisionSink) outputs.decisions = desk.decisionSink;
     }
     if (config.compromiseDetection) {
       compromise = await startCompromiseDetection({
         config,
         redis,
         features: store,
-        alerts: alertSink,
+        alerts: outputs.alerts,
         telemetry,
         logger,
         onListed: (list, id) => (lists ? void lists.refresh().catch(() => undefined) : localLists?.add(list, id)),
       });
       const running = compromise;
-      closers.push({ name: 'compromise', close: () => running.close() });
+      closers.add('compromise', () => running.close());
     } else logger.info('COMPROMISE_DETECTION=false: no compromise detection');
 
     const scoring: ScoringDependencies = {
@@ -236,61 +141,20 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       decisionFeatures: config.scoresIncludeFeatures,
       policy: { reviewThreshold: config.reviewThreshold, blockThreshold: config.blockThreshold },
       suppressor,
-      alerts: alertSink,
-      decisions: decisionSink,
+      alerts: outputs.alerts,
+      decisions: outputs.decisions,
       telemetry,
       now: Date.now,
       compromise: compromise?.hooks,
     };
-
-    function decodeBody<T>(body: string, decode: (line: string) => Decoded<T>) {
-      const lines = splitBody(body);
-      if (lines === undefined) return undefined;
-      const rejected: Array<{ index: number; reason: string; errors: string }> = [];
-      const accepted: T[] = [];
-      lines.forEach((line, index) => {
-        const decoded = decode(line);
-        if (decoded.ok) accepted.push(decoded.value);
-        else rejected.push({ index, reason: decoded.reason, errors: formatErrors(decoded.errors) });
-      });
-      return { accepted, rejected };
-    }
-    const notABody: IngestResult = { status: 400, body: { error: 'body must be a JSON array of messages or NDJSON (one per line)' } };
-
-    async function recordLabelMessages(body: string): Promise<IngestResult> {
-      const decoded = decodeBody(body, (line) => decoders.label(line));
-      if (decoded === undefined) return notABody;
-      const outcomes = await store.recordLabels(decoded.accepted);
-      await desk?.ingestLabels?.(decoded.accepted);
-      const detected = await compromise?.detector.onLabels(decoded.accepted, outcomes);
-      const findings = detected
-        ? { compromise: { points: detected.findings.map((f) => ({ point: f.point, shape: f.shape, window: f.window, evidence: f.evidence, reason: f.reasons[0]?.message })), cardsWarned: detected.warnings } }
-        : {};
-      return { status: 200, body: { labels: outcomes, rejected: decoded.rejected, ...findings } };
-    }
-
-    async function scoreMessages(body: string): Promise<IngestResult> {
-      const decoded = decodeBody(body, (line) => decoders.transaction(line));
-      if (decoded === undefined) return notABody;
-      const { accepted, rejected } = decoded;
-      const decisions = [];
-      for (let i = 0; i < accepted.length; i += config.chunkSize) {
-        for (const s of await scoreChunk(scoring, accepted.slice(i, i + config.chunkSize))) {
-          decisions.push({
-            transactionId: s.txn.transactionId,
-            cardToken: s.txn.cardToken,
-            action: s.decision.action,
-            score: s.decision.score,
-            reasons: s.decision.reasons,
-            ...(s.modelScore !== undefined ? { modelScore: s.modelScore } : {}),
-            ...(s.challenger ? { challengerScore: s.challenger.score, challengerVersion: s.challenger.version } : {}),
-            ...(s.alert ? { alertId: s.alert.alertId, suppressed: s.suppressed } : {}),
-            duplicate: s.duplicate,
-          });
-        }
-      }
-      return { status: 200, body: { decisions, rejected } };
-    }
+    const embedded = createEmbeddedIngestion({
+      decoders,
+      scoring,
+      store,
+      chunkSize: config.chunkSize,
+      detector: () => compromise?.detector,
+      deskLabels: desk?.ingestLabels,
+    });
 
     const consumers: RunningConsumer[] = [];
     const app = createHttpApp({
@@ -308,9 +172,9 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
         if (desk) checks.desk = desk.isHealthy();
         return { ready: Object.values(checks).every(Boolean), checks };
       },
-      ingest: mode === 'embedded' ? scoreMessages : undefined,
-      ingestLabels: mode === 'embedded' ? recordLabelMessages : undefined,
-      recentAlerts: (limit) => recent.latest(limit),
+      ingest: mode === 'embedded' ? embedded.scoreMessages : undefined,
+      ingestLabels: mode === 'embedded' ? embedded.recordLabelMessages : undefined,
+      recentAlerts: (limit) => outputs.recent.latest(limit),
       rules: () => rules.describe(),
       model: () => (model ? { version: model.current.version, backend: model.current.backend, metadata: model.current.metadata } : { model: 'none' }),
       adminToken: config.adminToken,
@@ -318,63 +182,22 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       maxBodyBytes: 16 * 1024 * 1024,
       desk: desk?.router,
     });
-    const server: Server = await new Promise((resolveListen, reject) => {
-      const listening = app.listen(config.httpPort, '0.0.0.0', () => resolveListen(listening));
-      listening.once('error', reject);
-    });
-    closers.push({ name: 'http', close: () => new Promise<void>((r) => server.close(() => r())) });
-    const port = (server.address() as AddressInfo).port;
+    const port = await listen(app, config.httpPort, closers);
 
-    if (kafka && producer) {
-      const connecting = producer;
-      const connectKafka = async () => {
-        if (options.createTopics) {
-          await ensureTopics(kafka, [config.transactionsTopic, config.alertsTopic, config.labelsTopic, config.dlqTopic, config.scoresTopic]
-            .filter((t): t is string => t !== undefined)
-            .map((topic) => ({ topic })));
-        }
-        await connecting.connect();
-        await startConsumers(kafka, connecting);
+    if (outputs.kafka && outputs.producer) {
+      const { kafka, producer } = outputs;
+      const startConsumers = async () => {
+        const started = await startScoringConsumers(config, {
+          kafka,
+          telemetry,
+          logger,
+          transactions: transactionChunkHandler({ decoders, scoring, producer, dlqTopic: config.dlqTopic, telemetry, logger }),
+          labels: labelChunkHandler({ decoders, store, detector: compromise?.detector, producer, dlqTopic: config.dlqTopic, telemetry }),
+        }, closers);
+        consumers.push(...started);
+        void Promise.race(started.map((c) => c.crashed)).then(resolveFatal);
       };
-      // Brokers that refuse our login or whose certificate we do not trust are a configuration fault, fixed by an
-      // operator (a rotated password, a CA file) while the instance stays up: not ready, one line naming the setting,
-      // and a retry with backoff. Anything else (a broker down at start) fails the start after kafkajs' own retries,
-      // as before, so the orchestrator restarts the process.
-      const problem = explainKafkaFailure(await probeKafka(config), config);
-      if (problem === undefined) await connectKafka();
-      else {
-        logger.error({ component: 'kafka' }, `not ready, retrying with backoff: ${problem}`);
-        closers.push({ name: 'kafka-retry', close: retryKafka(config, logger, problem, connectKafka, resolveFatal) });
-      }
-    }
-
-    async function startConsumers(kafka: ReturnType<typeof createKafka>, producer: TopicProducer): Promise<void> {
-      const transactions = await startBatchConsumer({
-        kafka,
-        groupId: config.kafkaGroupId,
-        topic: config.transactionsTopic,
-        chunkSize: config.chunkSize,
-        concurrentPartitions: config.concurrentPartitions,
-        sessionTimeoutMs: config.kafkaSessionTimeoutMs,
-        telemetry,
-        logger,
-        handler: transactionChunkHandler({ decoders, scoring, producer, dlqTopic: config.dlqTopic, telemetry, logger }),
-      });
-      consumers.push(transactions);
-      closers.push({ name: 'transactions-consumer', close: () => transactions.stop() });
-      const labels = await startBatchConsumer({
-        kafka,
-        groupId: `${config.kafkaGroupId}.labels`,
-        topic: config.labelsTopic,
-        chunkSize: config.chunkSize,
-        sessionTimeoutMs: config.kafkaSessionTimeoutMs,
-        telemetry,
-        logger,
-        handler: labelChunkHandler({ decoders, store, detector: compromise?.detector, producer, dlqTopic: config.dlqTopic, telemetry }),
-      });
-      consumers.push(labels);
-      closers.push({ name: 'labels-consumer', close: () => labels.stop() });
-      void Promise.race(consumers.map((c) => c.crashed)).then(resolveFatal);
+      await connectKafka(config, { kafka, producer, logger, createTopics: options.createTopics === true, startConsumers, fail: resolveFatal }, closers);
     }
 
     logger.info({ mode, port, rulesVersion: rules.current().version, model: model?.current.version ?? 'none' }, 'card-shield started');
@@ -385,15 +208,223 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       port,
       telemetry,
       fatal,
-      scoreMessages,
-      recordLabelMessages,
+      scoreMessages: embedded.scoreMessages,
+      recordLabelMessages: embedded.recordLabelMessages,
       desk,
-      stop: () => (stopping ??= close().then(() => logger.info('card-shield stopped'))),
+      stop: () => (stopping ??= closers.closeAll().then(() => logger.info('card-shield stopped'))),
     };
   } catch (error) {
-    await close();
+    await closers.closeAll();
     throw error;
   }
+}
+
+type Kafka = ReturnType<typeof createKafka>;
+type Producer = ReturnType<typeof createTopicProducer>;
+type RedisConnection = ReturnType<typeof connectRedis>;
+
+interface Observability {
+  logger: Logger;
+  telemetry: Telemetry;
+}
+
+/** What was started, closed in reverse order; a part that fails to close is logged and the others still close. */
+class Closers {
+  private readonly parts: Array<{ name: string; close: () => Promise<void> | void }> = [];
+  constructor(private readonly logger: Logger) {}
+
+  add(name: string, close: () => Promise<void> | void): void {
+    this.parts.push({ name, close });
+  }
+
+  async closeAll(): Promise<void> {
+    for (const { name, close } of this.parts.splice(0).reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        this.logger.warn({ err: error, component: name }, 'error while closing');
+      }
+    }
+  }
+}
+
+function panHmacKeyOf(config: Config, logger: Logger): Buffer {
+  if (config.panHmacKey !== undefined) return config.panHmacKey;
+  // Embedded mode only (loadConfig requires the key otherwise): tokens are valid for this process alone.
+  logger.warn('PAN_HMAC_KEY is not set: using a random key for this process; card tokens will differ after a restart');
+  return randomBytes(32);
+}
+
+/** The champion model from MODEL_DIR, watched for a new version; undefined with MODEL_DIR=none. */
+async function loadChampion(config: Config, { logger, telemetry }: Observability, closers: Closers): Promise<ModelSlot | undefined> {
+  if (config.modelDir === 'none') {
+    logger.info('MODEL_DIR=none: scoring with rules only');
+    return undefined;
+  }
+  const dir = resolve(config.modelDir);
+  if (!existsSync(dir)) throw new ConfigError('MODEL_DIR', `${config.modelDir} does not exist (set MODEL_DIR=none to score with rules only)`);
+  const model = await createModelSlot(dir, { catalog: FEATURE_NAMES, telemetry });
+  logger.info({ version: model.current.version, backend: model.current.backend.detail }, 'model loaded');
+  const watcher = watchModelDirectory(model, dir, { logger, telemetry });
+  closers.add('model', () => {
+    watcher.close();
+    model.dispose();
+  });
+  return model;
+}
+
+/** The challenger from CHALLENGER_MODEL_DIR, scored beside the champion and never deciding; undefined when unset. */
+async function loadChallenger(config: Config, observability: Observability, closers: Closers): Promise<RunningChallenger | undefined> {
+  if (config.challengerModelDir === undefined) return undefined;
+  const challenger = await startChallenger(config.challengerModelDir, observability);
+  closers.add('challenger', () => challenger.close());
+  return challenger;
+}
+
+function connectState(config: Config, logger: Logger, closers: Closers): RedisConnection | undefined {
+  if (config.redisUrl === undefined && config.redisClusterNodes.length === 0) return undefined;
+  const redis = connectRedis(config);
+  logConnectionState(redis, logger);
+  closers.add('redis', () => void redis.disconnect());
+  return redis;
+}
+
+/** The hot-reloaded rule file and its named lists. */
+async function startRules(config: Config, redis: RedisConnection | undefined, deps: Observability & { model?: ModelSlot }, closers: Closers) {
+  const { logger, telemetry, model } = deps;
+  // Lists declared `external` in the rule file are Redis sets, mirrored in memory (rules evaluate synchronously);
+  // without Redis they live in this process, where compromise detection adds the points it flags.
+  const lists = redis ? new RedisListMirror({ redis, keyPrefix: config.redisKeyPrefix, logger, telemetry }) : undefined;
+  const localLists = redis ? undefined : new InMemoryListRegistry({ compromised_terminals: [], compromised_merchants: [] });
+  const rules: RulesHolder = await createRulesHolder({ file: resolve(config.rulesFile), featureIndex: FEATURE_INDEX, telemetry, logger, lists: lists ?? localLists });
+  closers.add('rules', () => rules.close());
+
+  // The model's rule weights were fitted against one rule set version: say so when the live rules differ (at start,
+  // after a rules reload, after a model swap), so analysts know to refit (npm run train -- --calibrate).
+  const checkCombination = () => {
+    const ruleSet = rules.current();
+    const drift = combinationDrift(model?.current.metadata.combination, ruleSet.version, liveRuleIds(ruleSet));
+    if (drift !== undefined) logger.warn({ model: model?.current.version, rulesVersion: ruleSet.version }, drift);
+  };
+  checkCombination();
+  const stopCheckingRules = telemetry.on('rules.reloaded', checkCombination);
+  const stopCheckingModel = telemetry.on('model.loaded', (e) => e.role === 'champion' && checkCombination());
+  closers.add('combination-check', () => {
+    stopCheckingRules();
+    stopCheckingModel();
+  });
+
+  if (lists) {
+    // Redis down at start is a not-ready service, not a failed start: the lists keep their file entries and the
+    // refresh timer retries (readiness already says state: false).
+    await lists.refresh().catch((error: unknown) => logger.warn({ err: error }, 'lists: the first read from Redis failed; retrying on the refresh interval'));
+    lists.start();
+    // A new rule version may declare new lists: read them now rather than at the next periodic refresh.
+    const stopRefreshing = telemetry.on('rules.reloaded', () => void lists.refresh());
+    closers.add('lists', () => (stopRefreshing(), lists.close()));
+  }
+  return { rules, lists, localLists };
+}
+
+/** The behavioural state and the alert suppressor: in Redis when there is one, else in this process. */
+function createState(config: Config, redis: RedisConnection | undefined, { logger, telemetry }: Observability, closers: Closers): { store: FeatureStore; suppressor: AlertSuppressor } {
+  const suppressionMs = config.alertSuppressionSeconds * 1000;
+  let store: FeatureStore;
+  let suppressor: AlertSuppressor;
+  if (redis) {
+    store = createRedisStore(redis, { keyPrefix: config.redisKeyPrefix, telemetry });
+    suppressor = createRedisSuppressor(redis, { keyPrefix: config.redisKeyPrefix, periodMs: suppressionMs });
+    logger.info({ redis: config.redisClusterNodes.length > 0 ? 'cluster' : 'single' }, 'state in Redis');
+  } else {
+    store = createMemoryStore({ telemetry });
+    suppressor = createMemorySuppressor(suppressionMs);
+    logger.warn('state lives in memory: it is lost on exit and not shared between processes (embedded mode)');
+  }
+  closers.add('store', () => store.close());
+  return { store, suppressor };
+}
+
+interface Outputs {
+  /** The last alerts, for GET /v1/alerts. */
+  recent: RecentAlerts;
+  alerts: AlertSink;
+  decisions?: DecisionSink;
+  kafka?: Kafka;
+  producer?: Producer;
+}
+
+/** Where alerts and decisions go: Kafka topics in the kafka mode (and always the recent-alerts view). */
+function createOutputs(config: Config, mode: Mode, { logger, telemetry }: Observability, closers: Closers): Outputs {
+  const recent = new RecentAlerts(1000);
+  if (mode !== 'kafka') return { recent, alerts: recent };
+  const kafka = createKafka(config, logger);
+  // Connected by connectKafka, after the HTTP server listens: nothing is sent before the consumers run.
+  const producer = createTopicProducer(kafka);
+  closers.add('producer', () => producer.disconnect());
+  return {
+    recent,
+    alerts: fanOut(kafkaAlertSink(producer, config.alertsTopic, telemetry, Date.now), recent),
+    decisions: config.scoresTopic ? kafkaDecisionSink(producer, config.scoresTopic) : undefined,
+    kafka,
+    producer,
+  };
+}
+
+async function listen(app: ReturnType<typeof createHttpApp>, httpPort: number, closers: Closers): Promise<number> {
+  const server: Server = await new Promise((resolveListen, reject) => {
+    const listening = app.listen(httpPort, '0.0.0.0', () => resolveListen(listening));
+    listening.once('error', reject);
+  });
+  closers.add('http', () => new Promise<void>((r) => server.close(() => r())));
+  return (server.address() as AddressInfo).port;
+}
+
+/**
+ * Connects the producer and starts the consumers. Brokers that refuse our login or whose certificate we do not
+ * trust are a configuration fault, fixed by an operator (a rotated password, a CA file) while the instance stays up:
+ * not ready, one line naming the setting, and a retry with backoff. Anything else (a broker down at start) fails the
+ * start after kafkajs' own retries, so the orchestrator restarts the process.
+ */
+async function connectKafka(
+  config: Config,
+  deps: { kafka: Kafka; producer: Producer; logger: Logger; createTopics: boolean; startConsumers: () => Promise<void>; fail: (error: Error) => void },
+  closers: Closers,
+): Promise<void> {
+  const { kafka, producer, logger } = deps;
+  const connect = async () => {
+    if (deps.createTopics) {
+      await ensureTopics(kafka, [config.transactionsTopic, config.alertsTopic, config.labelsTopic, config.dlqTopic, config.scoresTopic]
+        .filter((t): t is string => t !== undefined)
+        .map((topic) => ({ topic })));
+    }
+    await producer.connect();
+    await deps.startConsumers();
+  };
+  const problem = explainKafkaFailure(await probeKafka(config), config);
+  if (problem === undefined) return connect();
+  logger.error({ component: 'kafka' }, `not ready, retrying with backoff: ${problem}`);
+  closers.add('kafka-retry', retryKafka(config, logger, problem, connect, deps.fail));
+}
+
+/** The transactions consumer (scoring) and the labels consumer, each in its own group. */
+async function startScoringConsumers(
+  config: Config,
+  deps: Observability & { kafka: Kafka; transactions: ChunkHandler; labels: ChunkHandler },
+  closers: Closers,
+): Promise<RunningConsumer[]> {
+  const { kafka, telemetry, logger } = deps;
+  const common = { kafka, chunkSize: config.chunkSize, sessionTimeoutMs: config.kafkaSessionTimeoutMs, telemetry, logger };
+  const transactions = await startBatchConsumer({
+    ...common,
+    groupId: config.kafkaGroupId,
+    topic: config.transactionsTopic,
+    concurrentPartitions: config.concurrentPartitions,
+    handler: deps.transactions,
+  });
+  closers.add('transactions-consumer', () => transactions.stop());
+  const labels = await startBatchConsumer({ ...common, groupId: `${config.kafkaGroupId}.labels`, topic: config.labelsTopic, handler: deps.labels });
+  closers.add('labels-consumer', () => labels.stop());
+  return [transactions, labels];
 }
 
 /**

@@ -5,6 +5,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { timingSafeEqual } from 'node:crypto';
 import type { Registry } from 'prom-client';
+import type { IngestResult } from '../scoring/embedded';
 import type { Logger } from '../telemetry/logger';
 
 export interface ReadinessReport {
@@ -12,10 +13,7 @@ export interface ReadinessReport {
   checks: Record<string, boolean>;
 }
 
-export interface IngestResult {
-  status: number;
-  body: unknown;
-}
+export type { IngestResult };
 
 export interface HttpServices {
   logger: Logger;
