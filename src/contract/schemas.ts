@@ -165,7 +165,7 @@ export const DecisionV1 = Type.Object(
     rulesVersion: Type.String({ description: 'The rule set version in force.' }),
     alertId: Type.Optional(Type.String({ description: 'Set when an alert was published for this decision.' })),
     maskedPan: Type.Optional(Type.String({ pattern: '^[0-9]{6}[*]{2,9}[0-9]{4}$', description: 'First 6 and last 4 digits, when a PAN was given.' })),
-    amount: Type.Optional(Type.Number()),
+    amount: Type.Optional(Type.Number({ description: 'The transaction’s context, as it arrived (amount to channel): the fraud desk’s card timeline.' })),
     currency: Type.Optional(Type.String()),
     merchantId: Type.Optional(Type.String()),
     terminalId: Type.Optional(Type.String()),
