@@ -1,9 +1,10 @@
 /**
  * A challenger model in the running service on the real broker and Redis: scored beside the champion on every
  * decision, never deciding (alerts and decisions equal a run without it), visible in the metrics, and swapped with
- * the champion by flipping the two directories' symlinks, without a restart.
+ * the champion by flipping the two directories' symlinks, without a restart; one that does not load leaves the
+ * champion scoring and the instance ready.
  */
-import { mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
@@ -14,7 +15,7 @@ import { createLogger } from '../../../src/telemetry/logger';
 import { stackAddresses } from '../../support/env';
 import { collect, produceAll, testKafka, type Collector } from '../../support/kafka';
 import { modelCopy } from '../../support/models';
-import { prepareNames, serviceOverrides, type TestNames } from '../../support/service';
+import { prepareNames, readinessUntil, serviceOverrides, type TestNames } from '../../support/service';
 import { asKafkaMessage, cardStream } from '../../support/traffic';
 
 const T0 = Date.parse('2026-11-30T06:00:00Z');
@@ -155,5 +156,31 @@ describe('a challenger model in the service', () => {
     expect(text).toMatch(/^cardshield_model_info\{version="challenger-v2",backend="\w+"\} 1$/m);
     expect(counter(text, 'cardshield_challenger_reloads_total', 'result="accepted"')).toBe(2);
     expect(counter(text, 'cardshield_model_reloads_total', 'result="accepted"')).toBe(2);
+  });
+
+  it('keeps the champion scoring and the instance ready when the challenger does not load', async () => {
+    const brokenNames = await prepareNames('challenger-broken');
+    const broken = join(root, 'broken');
+    modelCopy(broken, 'broken');
+    writeFileSync(join(broken, 'weights.bin'), 'half a model');
+    const brokenScores = await collect(kafka, brokenNames.scoresTopic);
+    const running = await startService({ env: {}, overrides: serviceOverrides(brokenNames, { modelDir: join(root, 'v1'), challengerModelDir: broken }), logger });
+    try {
+      const body = await readinessUntil(running.port, (status) => status === 200, 'ready');
+      expect(body.checks.model).toBe(true);
+      const third = wave('w3', T0);
+      await produceAll(kafka, brokenNames.transactionsTopic, third.map(asKafkaMessage));
+      await brokenScores.waitFor((ms) => ms.length >= third.length, 'every decision');
+      const records = brokenScores.messages.map((m) => parse<DecisionMessage>(m));
+      expect(records.every((r) => r.modelVersion === 'champion-v1' && r.challengerScore === undefined && r.challengerVersion === undefined)).toBe(true);
+      const text = await (await fetch(`http://127.0.0.1:${running.port}/metrics`)).text();
+      expect(counter(text, 'cardshield_challenger_reloads_total', 'result="rejected"')).toBe(1);
+      expect(counter(text, 'cardshield_challenger_score_count')).toBe(0);
+    } finally {
+      await running.stop();
+      await brokenScores.stop();
+      const keys = await redis.keys(`${brokenNames.redisKeyPrefix}*`);
+      for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+    }
   });
 });
