@@ -4,8 +4,12 @@
  * service serialises it, without and with the challenger's fields and SCORES_INCLUDE_FEATURES. Not a timing.
  *
  *   npm run simulate -- --seed 1 --days 35 --customers 2000 --out /tmp/size/traffic.ndjson
- *   npx tsx bench/scores-record-size.ts /tmp/size/traffic.ndjson
+ *   npx tsx bench/scores-record-size.ts /tmp/size/traffic.ndjson [/tmp/size/scores.ndjson]
+ *
+ * With a second path it also writes the records, features included, one a line: a features-logged scores file as a
+ * dump of the topic would be, to try `npm run train -- --scores` on (labels: the simulator's labels.ndjson).
  */
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import type { DecisionRecord } from '../src/alerts/sinks';
@@ -20,7 +24,8 @@ import { createMemoryStore } from '../src/state/memory-store';
 import { Telemetry } from '../src/telemetry/events';
 
 async function main(): Promise<void> {
-  const input = process.argv[2];
+  const [input, output] = process.argv.slice(2);
+  const dump = output === undefined ? undefined : createWriteStream(output);
   if (input === undefined) throw new Error('usage: npx tsx bench/scores-record-size.ts <traffic.ndjson>');
   const root = join(__dirname, '..');
   const rules = await createRulesHolder({ file: join(root, 'rules', 'default.yaml'), featureIndex: FEATURE_INDEX, telemetry: new Telemetry(), logger: pino({ level: 'silent' }), watch: false });
@@ -36,6 +41,7 @@ async function main(): Promise<void> {
       sizes.features += full;
       sizes.largest = Math.max(sizes.largest, full);
       sizes.records++;
+      if (dump && !dump.write(`${JSON.stringify(r)}\n`)) await new Promise<void>((resolve) => dump.once('drain', () => resolve()));
     }
   };
   const deps = {
@@ -62,6 +68,7 @@ async function main(): Promise<void> {
   if (chunk.length > 0) await scoreChunk(deps, chunk);
   rules.close();
   model.dispose();
+  if (dump) await new Promise<void>((resolve) => dump.end(() => resolve()));
   const mean = (total: number) => Math.round(total / sizes.records);
   console.log(`${sizes.records} decision records, ${FEATURE_NAMES.length} features`);
   console.log(`  mean bytes per record: ${mean(sizes.plain)} plain, ${mean(sizes.challenger)} with the challenger, ${mean(sizes.features)} with the features too (largest ${sizes.largest})`);
