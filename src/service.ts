@@ -22,7 +22,7 @@ import { createLogger, type Logger } from './telemetry/logger';
 import { createMetrics } from './telemetry/metrics';
 import { InMemoryListRegistry, RedisListMirror, createRulesHolder, liveRuleIds, type RulesHolder } from './rules';
 import { startCompromiseDetection, type CompromiseRuntime } from './compromise/runtime';
-import { createModelSlot, type ModelSlot } from './model/scorer';
+import { createModelSlot, type ModelScorer, type ModelSlot } from './model/scorer';
 import { watchModelDirectory } from './model/watch';
 import { startChallenger, type RunningChallenger } from './scoring/challenger';
 import { FEATURE_INDEX, FEATURE_NAMES } from './state/features';
@@ -176,7 +176,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       ingestLabels: mode === 'embedded' ? embedded.recordLabelMessages : undefined,
       recentAlerts: (limit) => outputs.recent.latest(limit),
       rules: () => rules.describe(),
-      model: () => (model ? { version: model.current.version, backend: model.current.backend, metadata: model.current.metadata } : { model: 'none' }),
+      model: () => ({ ...describeModel(model?.current), ...(challenger ? { challenger: describeModel(challenger.current()) } : {}) }),
       adminToken: config.adminToken,
       adminOpen: mode === 'embedded',
       maxBodyBytes: 16 * 1024 * 1024,
@@ -271,6 +271,11 @@ async function loadChampion(config: Config, { logger, telemetry }: Observability
     model.dispose();
   });
   return model;
+}
+
+/** A model as GET /v1/model shows it; `none` while a challenger's directory holds no valid model. */
+function describeModel(scorer: ModelScorer | undefined) {
+  return scorer ? { version: scorer.version, backend: scorer.backend, metadata: scorer.metadata } : { model: 'none' };
 }
 
 /** The challenger from CHALLENGER_MODEL_DIR, scored beside the champion and never deciding; undefined when unset. */

@@ -20,6 +20,7 @@ import { asKafkaMessage, cardStream } from '../../support/traffic';
 
 const T0 = Date.parse('2026-11-30T06:00:00Z');
 const parse = <T>(m: { value: Buffer | null }) => JSON.parse(String(m.value)) as T;
+const ADMIN_TOKEN = 'challenger-test-admin-token';
 
 /** Card 1 bursts online abroad (alerts); cards 2-9 shop calmly. Each card has a merchant and terminal of its own, so
  * the features (and so the decisions) do not depend on how two runs interleave the partitions. */
@@ -66,7 +67,7 @@ describe('a challenger model in the service', () => {
     );
     [baseline, service] = await Promise.all([
       startService({ env: {}, overrides: serviceOverrides(baselineNames, { modelDir: v1 }), logger }),
-      startService({ env: {}, overrides: serviceOverrides(names, { modelDir: join(root, 'champion'), challengerModelDir: join(root, 'challenger') }), logger, telemetry }),
+      startService({ env: {}, overrides: serviceOverrides(names, { modelDir: join(root, 'champion'), challengerModelDir: join(root, 'challenger'), adminToken: ADMIN_TOKEN }), logger, telemetry }),
     ]);
   });
 
@@ -82,6 +83,7 @@ describe('a challenger model in the service', () => {
   });
 
   const metricsText = async () => (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text();
+  const modelView = async () => (await fetch(`http://127.0.0.1:${service.port}/v1/model`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json() as Promise<{ version: string; challenger: { version: string } }>;
   /** The sum of a metric's series whose labels include every `label="value"` given. */
   const counter = (text: string, name: string, ...labels: string[]) =>
     [...text.matchAll(new RegExp(`^${name}(\\{[^}]*\\})? (\\d+(?:\\.\\d+)?)$`, 'gm'))]
@@ -126,6 +128,7 @@ describe('a challenger model in the service', () => {
     expect(counter(text, 'cardshield_challenger_decisions_total', 'champion="block"')).toBe(championBlocks);
     expect(text).toMatch(/^cardshield_challenger_info\{version="challenger-v2",backend="\w+"\} 1$/m);
     expect(text).toMatch(/^cardshield_model_info\{version="champion-v1",backend="\w+"\} 1$/m);
+    expect(await modelView()).toMatchObject({ version: 'champion-v1', challenger: { version: 'challenger-v2' } });
   });
 
   it('swaps the challenger with the champion when an operator flips the two links, without a restart', async () => {
@@ -156,6 +159,7 @@ describe('a challenger model in the service', () => {
     expect(text).toMatch(/^cardshield_model_info\{version="challenger-v2",backend="\w+"\} 1$/m);
     expect(counter(text, 'cardshield_challenger_reloads_total', 'result="accepted"')).toBe(2);
     expect(counter(text, 'cardshield_model_reloads_total', 'result="accepted"')).toBe(2);
+    expect(await modelView()).toMatchObject({ version: 'challenger-v2', challenger: { version: 'champion-v1' } });
   });
 
   it('keeps the champion scoring and the instance ready when the challenger does not load', async () => {
