@@ -33,7 +33,7 @@ import type { FeatureStore } from './state/store';
 import { createMemorySuppressor, type AlertSuppressor } from './alerts/suppression';
 import { createRedisSuppressor } from './alerts/redis-suppressor';
 import { RecentAlerts, fanOut, kafkaAlertSink, kafkaDecisionSink, type AlertSink, type DecisionSink } from './alerts/sinks';
-import { createKafka, createTopicProducer, ensureTopics, explainKafkaFailure, probeKafka } from './kafka/client';
+import { createKafka, createTopicProducer, ensureTopics, explainKafkaFailure, probeKafka, type KafkaAccess } from './kafka/client';
 import { startBatchConsumer, type ChunkHandler, type RunningConsumer } from './consumer/batch-consumer';
 import { transactionChunkHandler, labelChunkHandler } from './consumer/handlers';
 import { createMessageDecoders } from './scoring/ingest';
@@ -405,10 +405,24 @@ async function connectKafka(
     await producer.connect();
     await deps.startConsumers();
   };
-  const problem = explainKafkaFailure(await probeKafka(config), config);
+  const problem = explainKafkaFailure(await probeKafka(config, kafkaAccessOf(config)), config);
   if (problem === undefined) return connect();
   logger.error({ component: 'kafka' }, `not ready, retrying with backoff: ${problem}`);
   closers.add('kafka-retry', retryKafka(config, logger, problem, connect, deps.fail));
+}
+
+/** What the scoring service reads (the desk's own consumers are not probed; README, Kafka ACLs lists theirs). */
+function kafkaAccessOf(config: Config): KafkaAccess {
+  return {
+    topics: [
+      { topic: config.transactionsTopic, variable: 'TRANSACTIONS_TOPIC' },
+      { topic: config.labelsTopic, variable: 'LABELS_TOPIC' },
+    ],
+    groups: [
+      { groupId: config.kafkaGroupId, topic: config.transactionsTopic, variable: 'KAFKA_GROUP_ID' },
+      { groupId: `${config.kafkaGroupId}.labels`, topic: config.labelsTopic, variable: 'KAFKA_GROUP_ID' },
+    ],
+  };
 }
 
 /** The transactions consumer (scoring) and the labels consumer, each in its own group. */
@@ -442,7 +456,7 @@ function retryKafka(config: Config, logger: Logger, problem: string, connect: ()
   let timer: NodeJS.Timeout | undefined;
   let last = problem;
   const attempt = async (delayMs: number) => {
-    const now = explainKafkaFailure(await probeKafka(config), config);
+    const now = explainKafkaFailure(await probeKafka(config, kafkaAccessOf(config)), config);
     if (stopped) return;
     if (now === undefined) {
       logger.info({ component: 'kafka' }, 'Kafka accepted the connection: starting the consumers');

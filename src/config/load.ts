@@ -16,6 +16,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   return checkCombinations(config as Config);
 }
 
+/**
+ * Only the named settings, each validated as at start, without the checks across settings: for tools that need a
+ * few of them (`npm run kafka:acls` needs the topic and group names, not the secrets).
+ */
+export function loadSettings<K extends keyof Config>(keys: readonly K[], env: NodeJS.ProcessEnv = process.env): Pick<Config, K> {
+  const settings = {} as Record<string, unknown>;
+  for (const key of keys) settings[key] = configFields[key].parse(env[configFields[key].env]);
+  return settings as Pick<Config, K>;
+}
+
 export function modeOf(config: Config): Mode {
   return config.kafkaBrokers.length > 0 ? 'kafka' : 'embedded';
 }

@@ -13,15 +13,17 @@ export type KafkaSettings = Pick<
   'kafkaBrokers' | 'kafkaClientId' | 'kafkaSaslMechanism' | 'kafkaSaslUsername' | 'kafkaSaslPassword' | 'kafkaTls' | 'kafkaTlsCaFile' | 'kafkaTlsRejectUnauthorized'
 >;
 
-/** `probe`: no retries and no kafkajs logging (see probeKafka). */
-export function createKafka(settings: KafkaSettings, logger?: Logger, options: { probe?: boolean } = {}): Kafka {
+/** `probe`: no retries and no kafkajs logging, except its debug entries to `onDebug` (see probeKafka). */
+export function createKafka(settings: KafkaSettings, logger?: Logger, options: { probe?: boolean; onDebug?: (extra: Record<string, unknown>) => void } = {}): Kafka {
+  const { onDebug } = options;
   const config: KafkaConfig = {
     clientId: settings.kafkaClientId,
     brokers: settings.kafkaBrokers,
-    logLevel: options.probe ? logLevel.NOTHING : logLevel.WARN,
+    logLevel: options.probe ? (onDebug ? logLevel.DEBUG : logLevel.NOTHING) : logLevel.WARN,
     retry: { initialRetryTime: 300, retries: options.probe ? 0 : 8 },
   };
-  if (logger) {
+  if (onDebug) config.logCreator = () => ({ log }) => onDebug(log as Record<string, unknown>);
+  else if (logger) {
     const log = logger.child({ component: 'kafkajs' });
     config.logCreator = () => ({ level, log: entry }) => {
       const { message, ...extra } = entry;
@@ -84,9 +86,20 @@ export function explainKafkaFailure(error: unknown, settings: KafkaSettings): st
   return undefined;
 }
 
-type Cause = { name?: string; code?: string; message?: string; cause?: Cause };
+type Cause = { name?: string; code?: string; type?: string; message?: string; cause?: Cause };
+
+/** The broker's error code (kafkajs' `type`) of an error or of what it wraps, e.g. TOPIC_AUTHORIZATION_FAILED. */
+function protocolErrorType(error: unknown): string | undefined {
+  for (let e = error as Cause | undefined, depth = 0; e && depth < 5; e = e.cause, depth++) if (e.type) return e.type;
+  return undefined;
+}
 
 function explainOne(e: Cause, settings: KafkaSettings): string | undefined {
+  if (e instanceof KafkaAccessError) {
+    const user = settings.kafkaSaslUsername ? `user ${settings.kafkaSaslUsername}` : 'this client';
+    const grant = e.resource === 'topic' ? 'READ on the topic' : 'READ on the group';
+    return `Kafka denies ${user} access to ${e.resource} ${e.resourceName} (${e.code}): grant ${grant} (README, Kafka ACLs), or check ${e.variable}`;
+  }
   if (e?.name === 'KafkaJSSASLAuthenticationError') {
     return `Kafka refused the SASL ${settings.kafkaSaslMechanism} login of user ${settings.kafkaSaslUsername}: check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD`;
   }
@@ -101,14 +114,58 @@ function explainOne(e: Cause, settings: KafkaSettings): string | undefined {
 }
 
 /**
- * One connection attempt, no retries (the caller decides when to try again): TLS handshake, SASL login and an
- * ApiVersions/Metadata round trip through an admin client. Resolves undefined when the brokers accept us, otherwise
- * the error. Logs nothing itself: kafkajs' retry lines would repeat the cause every few hundred milliseconds.
+ * What the service reads and writes, each with the variable that names it, so a refusal can say what to change.
+ * Checked by the probe (topics it can describe, groups it can look up); writes are refused only when they are made,
+ * and `produce to … failed` then says so (see createTopicProducer).
  */
-export async function probeKafka(settings: KafkaSettings): Promise<unknown> {
-  const admin = createKafka(settings, undefined, { probe: true }).admin();
+export interface KafkaAccess {
+  topics: Array<{ topic: string; variable: string }>;
+  groups: Array<{ groupId: string; topic: string; variable: string }>;
+}
+
+/** The broker refused this principal access to a topic or group (an ACL is missing); names what to grant. */
+export class KafkaAccessError extends Error {
+  constructor(
+    readonly resource: 'topic' | 'group',
+    readonly resourceName: string,
+    readonly variable: string,
+    readonly code: string,
+  ) {
+    super(`${resource} ${resourceName} (${variable}): ${code}`);
+    this.name = 'KafkaAccessError';
+  }
+}
+
+/**
+ * One connection attempt, no retries (the caller decides when to try again): TLS handshake, SASL login and an
+ * ApiVersions/Metadata round trip through an admin client; with `access`, each topic's metadata and each group's
+ * committed offsets are read too, so a missing ACL is found at start, by name. Resolves undefined when the brokers
+ * accept us, otherwise the error. Logs nothing itself: kafkajs' retry lines would repeat the cause every few
+ * hundred milliseconds.
+ */
+export async function probeKafka(settings: KafkaSettings, access?: KafkaAccess): Promise<unknown> {
+  // kafkajs reports a refused FindCoordinator (no ACL on the group) only as "Failed to find group coordinator"; the
+  // broker's own code is in its debug log entry, kept here.
+  let refusedGroup: string | undefined;
+  const onDebug = (entry: { error?: { type?: string }; groupId?: string }) => {
+    if (entry.error?.type === 'GROUP_AUTHORIZATION_FAILED') refusedGroup = entry.groupId;
+  };
+  const admin = createKafka(settings, undefined, { probe: true, onDebug }).admin();
   try {
     await admin.connect();
+    for (const { topic, variable } of access?.topics ?? []) {
+      await admin.fetchTopicMetadata({ topics: [topic] }).catch((error: { type?: string }) => {
+        if (error?.type === 'TOPIC_AUTHORIZATION_FAILED') throw new KafkaAccessError('topic', topic, variable, error.type);
+        // A missing topic is left to the consumer's own error (tests and development create topics after the probe).
+      });
+    }
+    for (const { groupId, topic, variable } of access?.groups ?? []) {
+      refusedGroup = undefined;
+      await admin.fetchOffsets({ groupId, topics: [topic] }).catch((error: unknown) => {
+        if (refusedGroup === groupId) throw new KafkaAccessError('group', groupId, variable, 'GROUP_AUTHORIZATION_FAILED');
+        if ((error as { type?: string })?.type === 'GROUP_AUTHORIZATION_FAILED') throw new KafkaAccessError('group', groupId, variable, 'GROUP_AUTHORIZATION_FAILED');
+      });
+    }
     return undefined;
   } catch (error) {
     return error;
@@ -155,7 +212,10 @@ export function createTopicProducer(kafka: Kafka): TopicProducer & { connect(): 
       try {
         for (const part of byteBudget(messages, MAX_SEND_BYTES)) await producer.send({ topic, messages: part, acks: -1 });
       } catch (error) {
-        throw new BrokerError(`produce to ${topic} failed: ${(error as Error).message}`, error);
+        // A missing WRITE ACL: the send is retried with the chunk held (an operator grants it), and the line says so.
+        const type = protocolErrorType(error);
+        const denied = type === 'TOPIC_AUTHORIZATION_FAILED' || type === 'CLUSTER_AUTHORIZATION_FAILED' ? `: grant WRITE on topic ${topic} (README, Kafka ACLs)` : '';
+        throw new BrokerError(`produce to ${topic} failed: ${(error as Error).message}${denied}`, error);
       }
     },
     disconnect: () => producer.disconnect(),

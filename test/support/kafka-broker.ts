@@ -46,6 +46,11 @@ export interface KafkaBroker {
 export interface SecureOptions {
   /** SCRAM-SHA-512 users, created when the storage is formatted. */
   users: Array<{ name: string; password: string }>;
+  /**
+   * ACLs enforced (KRaft's StandardAuthorizer, nothing allowed without an ACL) for the SASL users; the PLAINTEXT and
+   * controller listeners' ANONYMOUS principal is a super user, so the test's tooling and the broker itself are not.
+   */
+  acls?: boolean;
 }
 
 /** A test CA and a broker certificate it signed (SAN 127.0.0.1 and localhost), as a PKCS#12 keystore. */
@@ -90,6 +95,9 @@ export async function startKafkaBroker(options: { secure?: SecureOptions } = {})
             `ssl.keystore.password=${keystorePassword}`,
             `ssl.key.password=${keystorePassword}`,
             'ssl.client.auth=none',
+            ...(options.secure?.acls
+              ? ['authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer', 'super.users=User:ANONYMOUS', 'allow.everyone.if.no.acl.found=false']
+              : []),
           ]
         : []),
       `log.dirs=${join(dir, 'data')}`,
