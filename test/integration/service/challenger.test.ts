@@ -4,11 +4,14 @@
  * the champion by flipping the two directories' symlinks, without a restart; one that does not load leaves the
  * champion scoring and the instance ready.
  */
-import { mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import Redis from 'ioredis';
 import type { AlertMessage, DecisionMessage, TransactionMessage } from '../../../src/contract/schemas';
+import type { ChallengerComparison } from '../../../src/offline/challenger-report';
 import { startService, type RunningService } from '../../../src/service';
 import { Telemetry, type TelemetryEvents } from '../../../src/telemetry/events';
 import { createLogger } from '../../../src/telemetry/logger';
@@ -21,6 +24,8 @@ import { asKafkaMessage, cardStream } from '../../support/traffic';
 const T0 = Date.parse('2026-11-30T06:00:00Z');
 const parse = <T>(m: { value: Buffer | null }) => JSON.parse(String(m.value)) as T;
 const ADMIN_TOKEN = 'challenger-test-admin-token';
+const repo = join(__dirname, '..', '..', '..');
+const run = promisify(execFile);
 
 /** Card 1 bursts online abroad (alerts); cards 2-9 shop calmly. Each card has a merchant and terminal of its own, so
  * the features (and so the decisions) do not depend on how two runs interleave the partitions. */
@@ -129,6 +134,18 @@ describe('a challenger model in the service', () => {
     expect(text).toMatch(/^cardshield_challenger_info\{version="challenger-v2",backend="\w+"\} 1$/m);
     expect(text).toMatch(/^cardshield_model_info\{version="champion-v1",backend="\w+"\} 1$/m);
     expect(await modelView()).toMatchObject({ version: 'champion-v1', challenger: { version: 'challenger-v2' } });
+
+    // The two judged on this traffic from a dump of the topic and the burst's fraud labels.
+    const scoresFile = join(root, 'scores.ndjson');
+    writeFileSync(scoresFile, scores.messages.map((m) => String(m.value)).join('\n'));
+    const labelsFile = join(root, 'labels.ndjson');
+    const frauds = first.filter((t) => t.transactionId.includes('burst'));
+    writeFileSync(labelsFile, frauds.map((t) => JSON.stringify({ transactionId: t.transactionId, pan: t.pan, label: 'fraud', reportedAt: t.timestamp })).join('\n'));
+    const reportFile = join(root, 'report.json');
+    await run(join(repo, 'node_modules', '.bin', 'tsx'), [join(repo, 'src', 'cli', 'challenger-report.ts'), '--scores', scoresFile, '--labels', labelsFile, '--json', reportFile], { cwd: repo });
+    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as ChallengerComparison;
+    expect(report).toMatchObject({ rows: first.length, frauds: frauds.length, champion: { versions: { 'champion-v1': first.length } }, challenger: { versions: { 'challenger-v2': first.length } } });
+    expect(report.champion.auc).toBeGreaterThan(0.5);
   });
 
   it('swaps the challenger with the champion when an operator flips the two links, without a restart', async () => {
