@@ -8,6 +8,7 @@
  *   (d) state round trips per chunk and Redis bytes per card
  *
  *   npm run bench -- [--transactions 200000] [--partitions 6] [--rate 5000] [--seconds 20] [--model models/default|none]
+ *                    [--challenger <model dir>]   (CHALLENGER_MODEL_DIR: a second model scored beside the first)
  *                    [--chunk 500] [--concurrency 6]   (CHUNK_SIZE, CONCURRENT_PARTITIONS)
  *                    [--cpu-profile b.cpuprofile]   (a V8 CPU profile of phase (b) only: open it in Chrome DevTools)
  *   BENCH_LOG_LEVEL=info shows the service's logs (default: errors only). A service that scores nothing for 60 s
@@ -35,6 +36,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '5000' },
     seconds: { type: 'string', default: '20' },
     model: { type: 'string', default: 'models/default' },
+    challenger: { type: 'string' },
     chunk: { type: 'string', default: '500' },
     concurrency: { type: 'string', default: '6' },
     'cpu-profile': { type: 'string' },
@@ -146,6 +148,7 @@ async function start(brokers: string[], redisUrl: string, topics: Record<string,
       kafkaGroupId: group,
       redisKeyPrefix: prefix,
       modelDir,
+      challengerModelDir: args.challenger,
       chunkSize: Number(args.chunk),
       concurrentPartitions: Number(args.concurrency),
     },
@@ -230,7 +233,7 @@ async function main(): Promise<void> {
   const messages = simulatedMessages(N);
   const topics = await createTopics(kafka, run);
   await preload(kafka, topics.tx, messages);
-  console.error(`bench: preloaded ${messages.length.toLocaleString('en')} messages into ${PARTITIONS} partitions; model: ${modelDir}`);
+  console.error(`bench: preloaded ${messages.length.toLocaleString('en')} messages into ${PARTITIONS} partitions; model: ${modelDir}${args.challenger ? `, challenger: ${args.challenger}` : ''}`);
 
   // (a)
   const rawRate = await consumeOnly(kafka, topics.tx, messages.length);
@@ -384,7 +387,7 @@ async function main(): Promise<void> {
   writeFileSync(join(root, 'bench', 'results', 'pipeline.json'), `${JSON.stringify(result, null, 2)}\n`);
   const ms = (v: number) => `${v.toFixed(1)} ms`;
   console.log(`
-card-shield end-to-end benchmark (${result.transactions.toLocaleString('en')} transactions, ${PARTITIONS} partitions, chunk ${result.chunkSize}, model ${modelDir})
+card-shield end-to-end benchmark (${result.transactions.toLocaleString('en')} transactions, ${PARTITIONS} partitions, chunk ${result.chunkSize}, model ${modelDir}${args.challenger ? `, challenger ${args.challenger}` : ''})
 | measure | value |
 |---|---|
 | (a) kafkajs consume-only | ${result.a_consumeOnlyMsgPerSec.toLocaleString('en')} msg/s |

@@ -22,8 +22,9 @@ import { createLogger, type Logger } from './telemetry/logger';
 import { createMetrics } from './telemetry/metrics';
 import { InMemoryListRegistry, RedisListMirror, createRulesHolder, liveRuleIds, type RulesHolder } from './rules';
 import { startCompromiseDetection, type CompromiseRuntime } from './compromise/runtime';
-import { createModelSlot, type ModelSlot } from './model/scorer';
+import { createModelSlot, type ModelScorer, type ModelSlot } from './model/scorer';
 import { watchModelDirectory } from './model/watch';
+import { startChallenger, type RunningChallenger } from './scoring/challenger';
 import { FEATURE_INDEX, FEATURE_NAMES } from './state/features';
 import { createMemoryStore } from './state/memory-store';
 import { createRedisStore } from './state/redis-store';
@@ -85,6 +86,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
   try {
     closers.add('metrics', () => metrics.detach());
     const model = await loadChampion(config, { logger, telemetry }, closers);
+    const challenger = await loadChallenger(config, { logger, telemetry }, closers);
     const redis = connectState(config, logger, closers);
     const { rules, lists, localLists } = await startRules(config, redis, { logger, telemetry, model }, closers);
     const { store, suppressor } = createState(config, redis, { logger, telemetry }, closers);
@@ -135,6 +137,8 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       store,
       rules: () => rules.current(),
       model: () => model?.current,
+      challenger: challenger?.current,
+      decisionFeatures: config.scoresIncludeFeatures,
       policy: { reviewThreshold: config.reviewThreshold, blockThreshold: config.blockThreshold },
       suppressor,
       alerts: outputs.alerts,
@@ -172,7 +176,7 @@ export async function startService(options: StartOptions = {}): Promise<RunningS
       ingestLabels: mode === 'embedded' ? embedded.recordLabelMessages : undefined,
       recentAlerts: (limit) => outputs.recent.latest(limit),
       rules: () => rules.describe(),
-      model: () => (model ? { version: model.current.version, backend: model.current.backend, metadata: model.current.metadata } : { model: 'none' }),
+      model: () => ({ ...describeModel(model?.current), ...(challenger ? { challenger: describeModel(challenger.current()) } : {}) }),
       adminToken: config.adminToken,
       adminOpen: mode === 'embedded',
       maxBodyBytes: 16 * 1024 * 1024,
@@ -269,6 +273,19 @@ async function loadChampion(config: Config, { logger, telemetry }: Observability
   return model;
 }
 
+/** A model as GET /v1/model shows it; `none` while a challenger's directory holds no valid model. */
+function describeModel(scorer: ModelScorer | undefined) {
+  return scorer ? { version: scorer.version, backend: scorer.backend, metadata: scorer.metadata } : { model: 'none' };
+}
+
+/** The challenger from CHALLENGER_MODEL_DIR, scored beside the champion and never deciding; undefined when unset. */
+async function loadChallenger(config: Config, observability: Observability, closers: Closers): Promise<RunningChallenger | undefined> {
+  if (config.challengerModelDir === undefined) return undefined;
+  const challenger = await startChallenger(config.challengerModelDir, observability);
+  closers.add('challenger', () => challenger.close());
+  return challenger;
+}
+
 function connectState(config: Config, logger: Logger, closers: Closers): RedisConnection | undefined {
   if (config.redisUrl === undefined && config.redisClusterNodes.length === 0) return undefined;
   const redis = connectRedis(config);
@@ -296,7 +313,7 @@ async function startRules(config: Config, redis: RedisConnection | undefined, de
   };
   checkCombination();
   const stopCheckingRules = telemetry.on('rules.reloaded', checkCombination);
-  const stopCheckingModel = telemetry.on('model.loaded', checkCombination);
+  const stopCheckingModel = telemetry.on('model.loaded', (e) => e.role === 'champion' && checkCombination());
   closers.add('combination-check', () => {
     stopCheckingRules();
     stopCheckingModel();

@@ -2,7 +2,7 @@
  * Where alerts and decisions go. Kafka in production (awaited, acknowledged by all in-sync replicas); an in-memory
  * ring for the embedded mode and for GET /v1/alerts. The scoring pipeline only sees these interfaces.
  */
-import type { AlertMessage } from '../contract/schemas';
+import type { AlertMessage, DecisionMessage } from '../contract/schemas';
 import type { TopicProducer } from '../kafka/client';
 import type { Telemetry } from '../telemetry/events';
 
@@ -11,30 +11,8 @@ export interface AlertSink {
   publish(alerts: readonly AlertMessage[]): Promise<void>;
 }
 
-/** One line per scored transaction on SCORES_TOPIC, for monitoring, shadow comparison and backtests. */
-export interface DecisionRecord {
-  transactionId: string;
-  cardToken: string;
-  timestamp: string;
-  score: number;
-  action: 'allow' | 'review' | 'block';
-  /** Reason codes only; the alert has the full reasons. */
-  reasons: string[];
-  modelScore?: number;
-  modelVersion?: string;
-  rulesVersion: string;
-  /** Set when an alert was published for this decision. */
-  alertId?: string;
-  /** The transaction's context, for the fraud desk's card timeline (no PAN: the masked form at most). */
-  maskedPan?: string;
-  amount?: number;
-  currency?: string;
-  merchantId?: string;
-  terminalId?: string;
-  mcc?: string;
-  country?: string;
-  channel?: string;
-}
+/** One line per scored transaction on SCORES_TOPIC (the contract's decision v1). */
+export type DecisionRecord = DecisionMessage;
 
 export interface DecisionSink {
   publish(records: readonly DecisionRecord[]): Promise<void>;

@@ -1,11 +1,13 @@
 /**
  * `npm run train -- --input traffic.ndjson --labels labels.ndjson --train-from 2026-01-19 --train-to 2026-02-16 --out models/default`
  * `npm run train -- --calibrate models/default --input traffic.ndjson --labels labels.ndjson`
+ * `npm run train -- --scores scores.ndjson --labels labels.ndjson --train-to 2026-02-16 --out models/mine`
  *
  * Replays the input through the service's own state code, trains the fraud model on the training period with the
  * labels known by then, and writes the model directory (tfjs files + metadata.json). With --calibrate it trains
  * nothing: it fits how an existing model combines with the rules (src/offline/combination.ts) on the model's
- * validation window and stores the weights in its metadata.json.
+ * validation window and stores the weights in its metadata.json. With --scores it replays nothing: the rows are the
+ * feature vectors production logged on the scores topic (SCORES_INCLUDE_FEATURES=true).
  */
 import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,6 +17,8 @@ import { CombinationData, DEFAULT_COMBINATION_FIT, fitCombination, formatCombina
 import { initialiseBackend } from '../model/backend';
 import { replay, type ReplayRow } from '../offline/dataset';
 import { INPUT_HELP, INPUT_OPTIONS, openInputs, parseInstant } from '../offline/inputs';
+import { LoggedFeaturesReport, readLoggedFeatureRows } from '../offline/logged-features';
+import { readLabelsNdjson, SourceReport } from '../offline/sources';
 import { chooseThresholds, collectTrainingData, DAY_MS, DEFAULT_NETWORK_OPTIONS, trainNetwork, type NetworkOptions } from '../offline/train';
 import { configFields } from '../config/schema';
 import { loadModel } from '../model/scorer';
@@ -25,6 +29,7 @@ import { createLogger } from '../telemetry/logger';
 import { createMemoryStore } from '../state/memory-store';
 
 const HELP = `Usage: npm run train -- --input <file> [--labels <file>] --train-to <date> --out models/<name> [options]
+       npm run train -- --scores <file> --labels <file> --train-to <date> --out models/<name> [options]
        npm run train -- --calibrate models/<name> --input <file> [--labels <file>] [options]
 
 Training period
@@ -54,11 +59,15 @@ Combination with the rules (src/decision/policy.ts step 2): run after training, 
                             before the model's label cut-off (--labels-known-at to override)
   --l2 <x>                  ridge penalty on each rule weight, default ${DEFAULT_COMBINATION_FIT.l2}
 
-${INPUT_HELP}`;
+${INPUT_HELP}
+  --scores <file>           instead of --input: a dump of SCORES_TOPIC written with SCORES_INCLUDE_FEATURES=true
+                            (one decision record a line); trains on the feature vectors production scored, no
+                            replay. Lines without the model's features are skipped and counted by reason`;
 
 const { values: args } = parseArgs({
   options: {
     ...INPUT_OPTIONS,
+    scores: { type: 'string' },
     'train-from': { type: 'string' },
     'train-to': { type: 'string' },
     'labels-known-at': { type: 'string' },
@@ -127,22 +136,15 @@ async function main(): Promise<void> {
 
   const backend = await initialiseBackend();
   console.log(`backend: ${backend.detail}`);
-  const inputs = await openInputs(args);
   console.log(
     `training period ${Number.isFinite(trainFrom) ? iso(trainFrom) : 'start of input'} .. ${iso(trainTo)}, validation from ${iso(validationFrom)}, labels known before ${iso(labelsKnownAt)}`,
   );
   const started = performance.now();
-  const data = await collectTrainingData(until(replay(inputs.records(), { store: createMemoryStore(), labels: inputs.labels }), trainTo), {
-    catalog: FEATURE_NAMES,
-    featureNames,
-    from: trainFrom,
-    to: trainTo,
-    validationFrom,
-    labelsKnownAt,
-  });
+  const inputs = await trainingRows(trainTo, featureNames);
+  const data = await collectTrainingData(inputs.rows, { catalog: FEATURE_NAMES, featureNames, from: trainFrom, to: trainTo, validationFrom, labelsKnownAt });
   const skippedRecords = inputs.transactionReport.skipped + inputs.labelReport.skipped;
   console.log(
-    `replayed in ${((performance.now() - started) / 1000).toFixed(1)} s: ${data.summary.transactions} transactions in the period (${data.summary.fraudTransactions} with a known fraud label) on ${data.summary.cards} cards; fit ${data.fit.matrix.rows}, validation ${data.validation.matrix.rows}; ${skippedRecords} input records skipped`,
+    `${inputs.how} in ${((performance.now() - started) / 1000).toFixed(1)} s: ${data.summary.transactions} transactions in the period (${data.summary.fraudTransactions} with a known fraud label) on ${data.summary.cards} cards; fit ${data.fit.matrix.rows}, validation ${data.validation.matrix.rows}; ${skippedRecords} input records skipped${inputs.skippedByReason?.() ?? ''}`,
   );
   for (const problem of [...inputs.transactionReport.problems, ...inputs.labelReport.problems].slice(0, 5)) console.log(`  skipped ${problem}`);
 
@@ -183,6 +185,22 @@ model ${metadata.version} → ${args.out}
   calibration: mean score ${fixed(v.meanScore, 5)} vs fraud rate ${fixed(v.fraudRate, 5)}
   suggested thresholds: review ${thresholds.review}, block ${thresholds.block} (${thresholds.rule})`);
   trained.model.dispose();
+}
+
+/** The training rows: replayed from transactions (--input), or the feature vectors production logged (--scores). */
+async function trainingRows(trainTo: number, featureNames: readonly string[]) {
+  if (args.scores === undefined) {
+    const inputs = await openInputs(args);
+    const rows = until(replay(inputs.records(), { store: createMemoryStore(), labels: inputs.labels }), trainTo);
+    return { ...inputs, rows, how: 'replayed', skippedByReason: undefined };
+  }
+  if (args.input !== undefined) throw new NonRetriableError('--scores and --input are two sources of rows: give one');
+  const labelReport = new SourceReport();
+  const labels = args.labels === undefined ? [] : await readLabelsNdjson(args.labels, { report: labelReport });
+  const transactionReport = new LoggedFeaturesReport();
+  const rows = readLoggedFeatureRows(args.scores, { catalog: FEATURE_NAMES, required: featureNames, labels, report: transactionReport });
+  const skippedByReason = () => (transactionReport.byReason.size === 0 ? '' : ` (scores: ${[...transactionReport.byReason].map(([reason, count]) => `${count} ${reason}`).join(', ')})`);
+  return { rows, transactionReport, labelReport, sources: [args.scores, ...(args.labels ? [args.labels] : [])], how: 'read the logged features', skippedByReason };
 }
 
 /**

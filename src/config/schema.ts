@@ -21,6 +21,11 @@ export const configFields = {
   labelsTopic: str('LABELS_TOPIC', 'fraud-labels', 'Topic of confirmed fraud/genuine labels.'),
   dlqTopic: str('DLQ_TOPIC', 'card-transactions.dlq', 'Dead-letter topic: invalid messages with their original bytes and the reason in headers.'),
   scoresTopic: optionalStr('SCORES_TOPIC', 'When set, every decision (not only alerts) is published here.'),
+  scoresIncludeFeatures: bool(
+    'SCORES_INCLUDE_FEATURES',
+    false,
+    'Each decision on SCORES_TOPIC also carries every feature by name as the models scored it (about 2 KB more per record: 2.5 KB in all against 0.5 KB), so `npm run train -- --scores` trains on exactly what production computed.',
+  ),
   // Redis
   redisUrl: url('REDIS_URL', 'Redis server, redis://[user:password@]host:port[/db] or rediss:// for TLS. Unset (with KAFKA_BROKERS unset too) keeps state in memory.', ['redis:', 'rediss:']),
   redisClusterNodes: hostPorts('REDIS_CLUSTER_NODES', 'Redis Cluster seed nodes, host:port,…; when set, REDIS_URL supplies only credentials and TLS.'),
@@ -32,6 +37,10 @@ export const configFields = {
   // Scoring
   rulesFile: str('RULES_FILE', 'rules/default.yaml', 'YAML rule set; watched and hot-reloaded.'),
   modelDir: str('MODEL_DIR', 'models/default', 'Directory of the TensorFlow.js model (model.json, weights.bin, metadata.json); `none` scores with rules only. Watched: a new model copied in, or a symlink swapped to one, is swapped in without a restart once it loads and validates (else the old one keeps scoring; `cardshield_model_reloads_total{result}`).'),
+  challengerModelDir: optionalStr(
+    'CHALLENGER_MODEL_DIR',
+    'A second model directory, scored beside MODEL_DIR on every chunk and never deciding: its score goes to SCORES_TOPIC (challengerScore) and to metrics (cardshield_challenger_*). Watched like MODEL_DIR. One that fails to load is logged and counted, and the champion keeps scoring (readiness unaffected).',
+  ),
   alertSuppressionSeconds: int('ALERT_SUPPRESSION_SECONDS', 3600, 'A card yields at most one alert per this many seconds of event time, unless the action escalates (review → block).', 0, 30 * 86400),
   // Compromise detection (src/compromise/)
   compromiseDetection: bool('COMPROMISE_DETECTION', true, 'Find compromised points of purchase from confirmed fraud and warn the cards exposed there (card-at-risk and compromised-point alerts; features card.exposed, …).'),

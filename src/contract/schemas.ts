@@ -146,9 +146,54 @@ export const LabelV1 = Type.Object(
 );
 export type LabelMessage = Static<typeof LabelV1>;
 
+const Decided = stringEnum(['allow', 'review', 'block'] as const);
+
+/**
+ * One line per scored transaction on SCORES_TOPIC (the fraud desk's card timeline, monitoring, the challenger's
+ * comparison, and training on the features as served). Additive fields only: consumers ignore what they do not know.
+ */
+export const DecisionV1 = Type.Object(
+  {
+    transactionId: Type.String({ description: 'The transaction decided.' }),
+    cardToken: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'HMAC-SHA-256 of the PAN (or cardId) under PAN_HMAC_KEY, hex.' }),
+    timestamp: timestamp('Event time of the transaction.'),
+    score: Type.Number({ minimum: 0, maximum: 1, description: 'Final score of the decision policy.' }),
+    action: Decided,
+    reasons: Type.Array(Type.String(), { description: 'Reason codes only; the alert has the full reasons.' }),
+    modelScore: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'The champion model’s score, before the policy.' })),
+    modelVersion: Type.Optional(Type.String({ description: 'The champion model’s version (with modelScore).' })),
+    rulesVersion: Type.String({ description: 'The rule set version in force.' }),
+    alertId: Type.Optional(Type.String({ description: 'Set when an alert was published for this decision.' })),
+    maskedPan: Type.Optional(Type.String({ pattern: '^[0-9]{6}[*]{2,9}[0-9]{4}$', description: 'First 6 and last 4 digits, when a PAN was given.' })),
+    amount: Type.Optional(Type.Number({ description: 'The transaction’s context, as it arrived (amount to channel): the fraud desk’s card timeline.' })),
+    currency: Type.Optional(Type.String()),
+    merchantId: Type.Optional(Type.String()),
+    terminalId: Type.Optional(Type.String()),
+    mcc: Type.Optional(Type.String()),
+    country: Type.Optional(Type.String()),
+    channel: Type.Optional(Type.String()),
+    challengerScore: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 1, description: 'With CHALLENGER_MODEL_DIR: the challenger model’s score of the same features. It never decides.' }),
+    ),
+    challengerVersion: Type.Optional(Type.String({ description: 'The challenger model’s version (with challengerScore).' })),
+    features: Type.Optional(
+      Type.Record(Type.String(), Type.Number(), {
+        description: 'With SCORES_INCLUDE_FEATURES=true: every catalog feature by name, as the models scored it (`npm run train -- --scores` trains on these).',
+      }),
+    ),
+  },
+  {
+    $id: 'https://card-shield.dev/schemas/decision.v1.json',
+    title: 'Decision v1',
+    description: 'Topic SCORES_TOPIC (when set): every decision, alerted or not; Kafka key = cardToken. Unknown fields are ignored.',
+  },
+);
+export type DecisionMessage = Static<typeof DecisionV1>;
+
 /** The public schema files, by file name. */
 export const PUBLIC_SCHEMAS = {
   'transaction.v1.json': TransactionV1,
   'alert.v1.json': AlertV1,
   'label.v1.json': LabelV1,
+  'decision.v1.json': DecisionV1,
 } as const;

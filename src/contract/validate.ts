@@ -4,7 +4,7 @@
  */
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { LabelV1, TransactionV1, type LabelMessage, type TransactionMessage } from './schemas';
+import { DecisionV1, LabelV1, TransactionV1, type DecisionMessage, type LabelMessage, type TransactionMessage } from './schemas';
 import { scrubPans } from './card';
 
 export interface ValidationError {
@@ -102,3 +102,4 @@ export function formatErrors(errors: ValidationError[]): string {
 
 export const decodeTransaction = createDecoder<TransactionMessage>(TransactionV1);
 export const decodeLabel = createDecoder<LabelMessage>(LabelV1);
+export const decodeDecision = createDecoder<DecisionMessage>(DecisionV1);

@@ -108,9 +108,14 @@ export async function loadModel(dir: string, options: LoadModelOptions): Promise
   return createScorer(model, metadata, options.catalog, backend);
 }
 
-export interface ModelSlot {
+/** Which place a model serves in: the champion decides; a challenger is scored beside it and never decides. */
+export type ModelRole = 'champion' | 'challenger';
+
+/** A place for a model that may be empty: a challenger whose model failed to load leaves the champion scoring. */
+export interface OptionalModelSlot {
+  readonly role: ModelRole;
   /** The model to score the next batch with. Read it once per batch: a reload may replace it between batches. */
-  readonly current: ModelScorer;
+  readonly current: ModelScorer | undefined;
   /**
    * Loads `dir` (default: the directory last loaded) and, only if it is valid, makes it current and frees the old
    * one. Scoring is synchronous, so no batch can be using the old model when it is freed. On failure the old
@@ -120,26 +125,42 @@ export interface ModelSlot {
   dispose(): void;
 }
 
-/** A model that can be replaced without a restart (hot swap); emits `model.loaded` for each model put in service. */
-export async function createModelSlot(dir: string, options: LoadModelOptions & { telemetry?: Telemetry }): Promise<ModelSlot> {
-  let current = await loadModel(dir, options);
-  let currentDir = dir;
-  options.telemetry?.emit('model.loaded', { version: current.version, backend: current.backend.name });
+/** The champion's slot: it always holds a model. */
+export interface ModelSlot extends OptionalModelSlot {
+  readonly current: ModelScorer;
+}
+
+type SlotOptions = LoadModelOptions & { telemetry?: Telemetry; role?: ModelRole };
+
+/** A slot with nothing in it yet; emits `model.loaded` (with its role) for each model put in service. */
+export function createEmptyModelSlot(options: SlotOptions): OptionalModelSlot {
+  const role = options.role ?? 'champion';
+  let current: ModelScorer | undefined;
+  let currentDir: string | undefined;
   return {
+    role,
     get current() {
       return current;
     },
     async reload(nextDir = currentDir) {
+      if (nextDir === undefined) throw new RangeError('no model directory to load');
       const next = await loadModel(nextDir, options);
       const previous = current;
       current = next;
       currentDir = nextDir;
-      previous.dispose();
-      options.telemetry?.emit('model.loaded', { version: next.version, backend: next.backend.name });
+      previous?.dispose();
+      options.telemetry?.emit('model.loaded', { version: next.version, backend: next.backend.name, role });
       return next;
     },
     dispose() {
-      current.dispose();
+      current?.dispose();
     },
   };
+}
+
+/** A model that can be replaced without a restart (hot swap); the first load must succeed. */
+export async function createModelSlot(dir: string, options: SlotOptions): Promise<ModelSlot> {
+  const slot = createEmptyModelSlot(options);
+  await slot.reload(dir);
+  return slot as ModelSlot;
 }

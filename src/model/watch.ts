@@ -14,7 +14,7 @@ import { existsSync, readFileSync, readdirSync, watch, type FSWatcher } from 'no
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Telemetry } from '../telemetry/events';
-import type { ModelSlot } from './scorer';
+import type { OptionalModelSlot } from './scorer';
 
 export interface ModelWatcher {
   /** Checks now (the watcher calls this after changes settle); resolves once the check and any swap are done. */
@@ -38,7 +38,7 @@ export function modelFingerprint(dir: string): string | undefined {
 }
 
 export function watchModelDirectory(
-  slot: ModelSlot,
+  slot: OptionalModelSlot,
   dir: string,
   options: { logger: Logger; telemetry: Telemetry; debounceMs?: number },
 ): ModelWatcher {
@@ -52,17 +52,18 @@ export function watchModelDirectory(
   async function checkNow(): Promise<'unchanged' | 'swapped' | 'rejected'> {
     const next = modelFingerprint(dir);
     if (next === undefined || next === fingerprint) return 'unchanged';
-    const previousVersion = slot.current.version;
+    const previousVersion = slot.current?.version;
+    const role = slot.role;
     try {
       const loaded = await slot.reload(dir);
       fingerprint = next;
-      logger.info({ version: loaded.version, previous: previousVersion, backend: loaded.backend.detail }, 'model swapped');
+      logger.info({ role, version: loaded.version, previous: previousVersion, backend: loaded.backend.detail }, previousVersion === undefined ? 'model loaded' : 'model swapped');
       return 'swapped';
     } catch (error) {
       // Remember the rejected content, so the same broken files are not reloaded on every event.
       fingerprint = next;
-      telemetry.emit('model.reload_rejected', { error: (error as Error).message });
-      logger.error({ err: error, version: previousVersion }, 'new model rejected; the previous one keeps scoring');
+      telemetry.emit('model.reload_rejected', { error: (error as Error).message, role });
+      logger.error({ err: error, role, version: previousVersion }, previousVersion === undefined ? 'model rejected; none is scoring in its place' : 'new model rejected; the previous one keeps scoring');
       return 'rejected';
     }
   }

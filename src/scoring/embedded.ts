@@ -48,6 +48,7 @@ export function createEmbeddedIngestion(deps: EmbeddedDependencies): EmbeddedIng
             score: s.decision.score,
             reasons: s.decision.reasons,
             ...(s.modelScore !== undefined ? { modelScore: s.modelScore } : {}),
+            ...(s.challenger ? { challengerScore: s.challenger.score, challengerVersion: s.challenger.version } : {}),
             ...(s.alert ? { alertId: s.alert.alertId, suppressed: s.suppressed } : {}),
             duplicate: s.duplicate,
           });

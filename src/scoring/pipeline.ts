@@ -15,6 +15,7 @@ import type { RuleHit, RuleSet } from '../rules';
 import type { Suspect } from '../compromise/detector';
 import type { ExposureIndex } from '../compromise/exposures';
 import type { CompromiseStore } from '../compromise/store';
+import { FEATURE_NAMES } from '../state/features';
 import type { FeatureStore } from '../state/store';
 import type { Telemetry } from '../telemetry/events';
 
@@ -24,6 +25,10 @@ export interface ScoringDependencies {
   rules(): RuleSet;
   /** The model in force now, or undefined for rules only. */
   model(): ModelScorer | undefined;
+  /** A challenger model scored beside the champion that never decides (CHALLENGER_MODEL_DIR), when one is loaded. */
+  challenger?(): ModelScorer | undefined;
+  /** Each decision record carries the feature vector by name (SCORES_INCLUDE_FEATURES). */
+  decisionFeatures?: boolean;
   policy: DecisionPolicy;
   suppressor: AlertSuppressor;
   alerts: AlertSink;
@@ -54,6 +59,8 @@ export interface ScoredTransaction {
   hits: RuleHit[];
   modelScore?: number;
   decision: Decision;
+  /** The challenger's score and the action the policy would take with it instead of the champion's; never acted on. */
+  challenger?: { version: string; score: number; action: Decision['action'] };
   /** The alert when the decision was review or block, published unless suppressed. */
   alert?: AlertMessage;
   suppressed: boolean;
@@ -68,6 +75,8 @@ export async function scoreChunk(deps: ScoringDependencies, txns: readonly CardT
   const features = applied.map((a) => a.features);
   deps.compromise?.exposures.annotate(txns, features);
   const modelScores = model ? model.scoreBatch(features) : undefined;
+  const challenger = deps.challenger?.();
+  const challengerScores = challenger ? challenger.scoreBatch(features) : undefined;
   // The model's fitted combination with the rules (policy step 2) travels with the model, so a hot swap swaps both.
   const combination = model?.metadata.combination;
 
@@ -75,7 +84,13 @@ export async function scoreChunk(deps: ScoringDependencies, txns: readonly CardT
     const hits = ruleSet.evaluate(txn, features[i]);
     const modelScore = modelScores ? modelScores[i] : undefined;
     const decision = decide({ hits, modelScore, combination }, deps.policy);
-    return { txn, features: features[i], duplicate: applied[i].duplicate, hits, modelScore, decision, suppressed: false };
+    const row: ScoredTransaction = { txn, features: features[i], duplicate: applied[i].duplicate, hits, modelScore, decision, suppressed: false };
+    if (challenger && challengerScores) {
+      // Decided as if it were the champion (its own fitted combination, the same rules and thresholds), no explanations.
+      const score = challengerScores[i];
+      row.challenger = { version: challenger.version, score, action: decide({ hits, modelScore: score, combination: challenger.metadata.combination }, deps.policy).action };
+    }
+    return row;
   });
 
   // Explanations cost (features + 1) model rows per row: only for the rows that alert, in one call.
@@ -122,7 +137,7 @@ export async function scoreChunk(deps: ScoringDependencies, txns: readonly CardT
   const blocked = suspects ? scored.filter((s) => s.decision.action === 'block' && !s.duplicate).map((s) => ({ cardToken: s.txn.cardToken, eventTimeMs: s.txn.eventTimeMs })) : [];
   await Promise.all([
     deps.alerts.publish(toPublish),
-    deps.decisions ? deps.decisions.publish(scored.map((s) => decisionRecord(s, ruleSet.version, model?.version))) : undefined,
+    deps.decisions ? deps.decisions.publish(scored.map((s) => decisionRecord(s, ruleSet.version, model?.version, deps.decisionFeatures === true))) : undefined,
     blocked.length > 0 ? suspects!.add(blocked) : undefined,
   ]);
 
@@ -140,8 +155,8 @@ function republishAsFirst(s: ScoredTransaction, first: AlertMessage): void {
   if (first.model !== undefined) s.modelScore = first.model.score;
 }
 
-function decisionRecord(s: ScoredTransaction, rulesVersion: string, modelVersion: string | undefined): DecisionRecord {
-  return {
+function decisionRecord(s: ScoredTransaction, rulesVersion: string, modelVersion: string | undefined, withFeatures: boolean): DecisionRecord {
+  const record: DecisionRecord = {
     transactionId: s.txn.transactionId,
     cardToken: s.txn.cardToken,
     timestamp: s.txn.timestamp,
@@ -160,6 +175,19 @@ function decisionRecord(s: ScoredTransaction, rulesVersion: string, modelVersion
     country: s.txn.country,
     channel: s.txn.channel,
   };
+  if (s.challenger) {
+    record.challengerScore = s.challenger.score;
+    record.challengerVersion = s.challenger.version;
+  }
+  if (withFeatures) record.features = namedFeatures(s.features);
+  return record;
+}
+
+/** The vector by catalog name, as scored (exposure features included): a training row for `train --scores`. */
+function namedFeatures(vector: Float64Array): Record<string, number> {
+  const named: Record<string, number> = {};
+  FEATURE_NAMES.forEach((name, j) => (named[name] = vector[j]));
+  return named;
 }
 
 function emitTelemetry(deps: ScoringDependencies, scored: ScoredTransaction[], published: AlertMessage[], suppressed: number, seconds: number): void {
@@ -167,7 +195,8 @@ function emitTelemetry(deps: ScoringDependencies, scored: ScoredTransaction[], p
   const now = deps.now();
   const perTransaction = seconds / scored.length;
   for (const s of scored) {
-    telemetry.emit('scorer.decision', { action: s.decision.action, seconds: perTransaction, score: s.decision.score, modelScore: s.modelScore });
+    const challenger = s.challenger ? { score: s.challenger.score, action: s.challenger.action } : undefined;
+    telemetry.emit('scorer.decision', { action: s.decision.action, seconds: perTransaction, score: s.decision.score, modelScore: s.modelScore, challenger });
     telemetry.emit('scorer.event_to_decision', { seconds: Math.max(0, now - s.txn.eventTimeMs) / 1000 });
     for (const hit of s.hits) telemetry.emit('scorer.rule_hit', { rule: hit.ruleId, action: hit.action, shadow: hit.shadow });
   }

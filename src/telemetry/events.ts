@@ -20,13 +20,21 @@ export interface TelemetryEvents {
   'state.label': { outcome: string };
   // scoring
   'scorer.chunk': { size: number; seconds: number; alerts: number };
-  'scorer.decision': { action: 'allow' | 'review' | 'block'; seconds: number; score: number; modelScore?: number };
+  /** challenger: when a challenger model scored the transaction, its score and the action the policy would take with it. */
+  'scorer.decision': {
+    action: 'allow' | 'review' | 'block';
+    seconds: number;
+    score: number;
+    modelScore?: number;
+    challenger?: { score: number; action: 'allow' | 'review' | 'block' };
+  };
   'scorer.rule_hit': { rule: string; action: string; shadow: boolean };
   'scorer.event_to_decision': { seconds: number };
   'rules.reloaded': { version: string };
   'rules.reload_rejected': { error: string };
-  'model.loaded': { version: string; backend: string };
-  'model.reload_rejected': { error: string };
+  /** role: the champion decides; a challenger (CHALLENGER_MODEL_DIR) is scored beside it and never decides. */
+  'model.loaded': { version: string; backend: string; role: 'champion' | 'challenger' };
+  'model.reload_rejected': { error: string; role: 'champion' | 'challenger' };
   // compromise detection
   'compromise.label_ignored': { reason: string };
   /** A chunk of labels went through detection (emitted once it is done, alerts acknowledged). */

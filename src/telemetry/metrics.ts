@@ -16,6 +16,8 @@ export interface ServiceMetrics {
 const FAST_BUCKETS = exponentialBuckets(0.0001, 2, 16);
 /** 1 ms … ~65 s, for event time → decision/alert, which includes the bank's and Kafka's delays. */
 const EVENT_AGE_BUCKETS = exponentialBuckets(0.001, 2, 17);
+/** Model scores (champion and challenger alike), finer near 0 where most transactions are. */
+const MODEL_SCORE_BUCKETS = [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99];
 
 export function createMetrics(telemetry: Telemetry, options: { prefix?: string; defaultMetrics?: boolean } = {}): ServiceMetrics {
   const p = options.prefix ?? 'cardshield_';
@@ -43,13 +45,24 @@ export function createMetrics(telemetry: Telemetry, options: { prefix?: string; 
   const decisions = new Counter({ name: `${p}decisions_total`, help: 'Scored transactions, by action.', labelNames: ['action'], registers: r });
   const scoreSeconds = new Histogram({ name: `${p}scoring_duration_seconds`, help: 'Scoring time per transaction (state, rules, model, policy), amortised over its chunk.', buckets: FAST_BUCKETS, registers: r });
   const score = new Histogram({ name: `${p}score`, help: 'Final decision score.', buckets: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99], registers: r });
-  const modelScore = new Histogram({ name: `${p}model_score`, help: 'Model score before the decision policy.', buckets: [0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99], registers: r });
+  const modelScore = new Histogram({ name: `${p}model_score`, help: 'Model score before the decision policy.', buckets: MODEL_SCORE_BUCKETS, registers: r });
   const ruleHits = new Counter({ name: `${p}rule_hits_total`, help: 'Rule hits, by rule id and action (shadow rules count with action="shadow").', labelNames: ['rule', 'action'], registers: r });
   const eventToDecision = new Histogram({ name: `${p}event_to_decision_seconds`, help: 'Event time of a transaction to its decision.', buckets: EVENT_AGE_BUCKETS, registers: r });
   const rulesReloads = new Counter({ name: `${p}rules_reloads_total`, help: 'Rule files loaded, by result.', labelNames: ['result'], registers: r });
   const rulesVersion = new Gauge({ name: `${p}rules_info`, help: 'The active rule set (value 1).', labelNames: ['version'], registers: r });
   const modelReloads = new Counter({ name: `${p}model_reloads_total`, help: 'Models put in service (at start and by hot swap) or rejected, by result.', labelNames: ['result'], registers: r });
   const modelInfo = new Gauge({ name: `${p}model_info`, help: 'The loaded model and its backend (value 1).', labelNames: ['version', 'backend'], registers: r });
+  // The challenger's own series: the champion's keep their meaning, and the version label stays one series (reset on
+  // each swap). Agreement is labelled by actions only (3 x 3 series): versions would grow without bound.
+  const challengerScore = new Histogram({ name: `${p}challenger_score`, help: 'Challenger model score (CHALLENGER_MODEL_DIR), beside cardshield_model_score.', buckets: MODEL_SCORE_BUCKETS, registers: r });
+  const challengerAgreement = new Counter({
+    name: `${p}challenger_decisions_total`,
+    help: 'Decisions scored by the challenger, by the action taken (champion) and the action the policy would take with the challenger score instead.',
+    labelNames: ['champion', 'challenger'],
+    registers: r,
+  });
+  const challengerReloads = new Counter({ name: `${p}challenger_reloads_total`, help: 'Challenger models put beside the champion (at start and by hot swap) or rejected, by result.', labelNames: ['result'], registers: r });
+  const challengerInfo = new Gauge({ name: `${p}challenger_info`, help: 'The challenger model scored beside the champion and its backend (value 1); absent while none is loaded.', labelNames: ['version', 'backend'], registers: r });
 
   const alerts = new Counter({ name: `${p}alerts_total`, help: 'Alerts published, by type and action.', labelNames: ['type', 'action'], registers: r });
   const suppressed = new Counter({ name: `${p}alerts_suppressed_total`, help: 'Alerts withheld because the card was alerted in the suppression period.', registers: r });
@@ -110,6 +123,10 @@ export function createMetrics(telemetry: Telemetry, options: { prefix?: string; 
       scoreSeconds.observe(e.seconds);
       score.observe(e.score);
       if (e.modelScore !== undefined) modelScore.observe(e.modelScore);
+      if (e.challenger !== undefined) {
+        challengerScore.observe(e.challenger.score);
+        challengerAgreement.inc({ champion: e.action, challenger: e.challenger.action });
+      }
     }),
     telemetry.on('scorer.rule_hit', (e) => ruleHits.inc({ rule: e.rule, action: e.shadow ? 'shadow' : e.action })),
     telemetry.on('scorer.event_to_decision', (e) => eventToDecision.observe(e.seconds)),
@@ -119,11 +136,12 @@ export function createMetrics(telemetry: Telemetry, options: { prefix?: string; 
       rulesVersion.set({ version: e.version }, 1);
     }),
     telemetry.on('rules.reload_rejected', () => rulesReloads.inc({ result: 'rejected' })),
-    telemetry.on('model.reload_rejected', () => modelReloads.inc({ result: 'rejected' })),
+    telemetry.on('model.reload_rejected', (e) => (e.role === 'challenger' ? challengerReloads : modelReloads).inc({ result: 'rejected' })),
     telemetry.on('model.loaded', (e) => {
-      modelReloads.inc({ result: 'accepted' });
-      modelInfo.reset();
-      modelInfo.set({ version: e.version, backend: e.backend }, 1);
+      const [reloads, info] = e.role === 'challenger' ? [challengerReloads, challengerInfo] : [modelReloads, modelInfo];
+      reloads.inc({ result: 'accepted' });
+      info.reset();
+      info.set({ version: e.version, backend: e.backend }, 1);
     }),
     telemetry.on('alerts.published', (e) => alerts.inc({ type: e.type, action: e.action }, e.count)),
     telemetry.on('alerts.suppressed', (e) => suppressed.inc(e.count)),

@@ -45,6 +45,7 @@ describe('loadConfig', () => {
     [{ REDIS_URL: 'not a url' }, 'REDIS_URL', 'not a URL'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'one of'],
     [{ KAFKA_TLS: 'maybe' }, 'KAFKA_TLS', 'true or false'],
+    [{ SCORES_INCLUDE_FEATURES: 'all' }, 'SCORES_INCLUDE_FEATURES', 'true or false'],
     [{ REVIEW_THRESHOLD: '1.5' }, 'REVIEW_THRESHOLD', 'from 0 to 1'],
     [{ REVIEW_THRESHOLD: '0.9', BLOCK_THRESHOLD: '0.5' }, 'BLOCK_THRESHOLD', 'must not be below'],
     [{ DEFAULT_CURRENCY: 'tenge' }, 'DEFAULT_CURRENCY', 'ISO 4217'],
@@ -60,6 +61,11 @@ describe('loadConfig', () => {
     expect(error.message.startsWith(`${variable}: `)).toBe(true);
     expect(error.message).toContain(problem);
     expect(error.message).not.toContain('\n');
+  });
+
+  it('reads the challenger directory and the features flag', () => {
+    expect(loadConfig({})).toMatchObject({ challengerModelDir: undefined, scoresIncludeFeatures: false });
+    expect(loadConfig({ CHALLENGER_MODEL_DIR: 'models/next', SCORES_INCLUDE_FEATURES: 'true' })).toMatchObject({ challengerModelDir: 'models/next', scoresIncludeFeatures: true });
   });
 
   it('never echoes a secret in its error', () => {
