@@ -17,12 +17,12 @@ import { NonRetriableError } from '../errors';
 import { readMetadata, recordEvaluation, saveModelArtifact } from '../model/artifact';
 import { initialiseBackend } from '../model/backend';
 import { DEFAULT_BOOSTING } from '../offline/baselines';
-import { evaluateFold, formatFoldSummary, lastWeeksStart, planFolds, summariseFolds, type FoldResult } from '../offline/folds';
-import { describeTrainedModel } from '../offline/train';
+import { evaluateFold, formatFoldSummary, lastWeeksStart, planFolds, summariseFolds, type FoldResult, type FoldSetup, type FoldSummary } from '../offline/folds';
+import { describeTrainedModel, type NetworkOptions } from '../offline/train';
 import { NETWORK_HELP, NETWORK_OPTIONS, numberOption, parseFeatureNames, parseNetworkOptions } from './network-options';
 import { dailySvg, precisionRecallSvg } from '../offline/charts';
 import { replay, type ReplayRow } from '../offline/dataset';
-import { Evaluation, formatEvaluation, SYSTEMS } from '../offline/evaluate';
+import { Evaluation, formatEvaluation, SYSTEMS, type EvaluationReport } from '../offline/evaluate';
 import { INPUT_HELP, INPUT_OPTIONS, openInputs, parseInstant } from '../offline/inputs';
 import { loadModel } from '../model/scorer';
 import { readFraudTruth } from '../offline/sources';
@@ -68,6 +68,9 @@ Prequential folds (no --model: each fold trains its own, with the recipe of npm 
   --gap-days <n>            training period end to test week start: the label delay, default 7
   --validation-days <n>     default 7
   --test-days <n>           length of a test period, default 7
+  --compare <pairs>         also run the folds with another network recipe, e.g. "fraud-weight=20;hidden=64,32"
+                            (the network options below as name=value pairs, ";" between them; repeatable): its model alone is scored
+                            and a lever table printed; no baselines or combination for it
   --gbt-rounds <n>          boosting rounds of the trees baseline, default ${DEFAULT_BOOSTING.rounds}
   --gbt-depth <n>           depth of its trees, default ${DEFAULT_BOOSTING.maxDepth}
 ${NETWORK_HELP}
@@ -94,6 +97,7 @@ const { values: args } = parseArgs({
     'gap-days': { type: 'string', default: '7' },
     'validation-days': { type: 'string', default: '7' },
     'test-days': { type: 'string', default: '7' },
+    compare: { type: 'string', multiple: true },
     'gbt-rounds': { type: 'string' },
     'gbt-depth': { type: 'string' },
     ...NETWORK_OPTIONS,
@@ -276,15 +280,12 @@ async function evaluateFolds(k: number, policy: DecisionPolicy): Promise<void> {
     console.warn(`warning: fold 1 trains from ${iso(plans[0].trainFrom)}, before the input's first row (${iso(rows[0].transaction.eventTimeMs)}): its state is cold and its period short`);
   }
   const outDir = args['out-dir']!;
-  const results: FoldResult[] = [];
-  for (const plan of plans) {
-    console.log(`\nfold ${plan.fold}: train ${iso(plan.trainFrom)} .. ${iso(plan.trainTo)} (validation from ${iso(plan.validationFrom)}), labels before ${iso(plan.labelsKnownAt)}, test ${iso(plan.testFrom)} .. ${iso(plan.testTo)}`);
-    const result = await evaluateFold(
-      {
+  /** A fold run of `recipe`; its fold models go to <out-dir>/fold-<n>/<modelDir>. */
+  const foldSetup = (recipe: NetworkOptions, modelDir: string): FoldSetup => ({
         rows,
         catalog: FEATURE_NAMES,
         featureNames,
-        network,
+        network: recipe,
         boosting,
         rules: (transaction, features) => ruleSet.evaluate(transaction, features),
         rulesVersion: ruleSet.version,
@@ -292,15 +293,15 @@ async function evaluateFolds(k: number, policy: DecisionPolicy): Promise<void> {
         combine: args.combination !== 'none',
         log: (line) => console.log(line),
         async serve(trained, data, thresholds, p) {
-          const dir = join(outDir, `fold-${p.fold}`, 'model');
+          const dir = join(outDir, `fold-${p.fold}`, modelDir);
           await saveModelArtifact(
             dir,
             trained.model,
             describeTrainedModel({
-              version: `fold-${p.fold}-${iso(p.trainTo).slice(0, 10)}-s${network.seed}`,
+              version: `fold-${p.fold}-${iso(p.trainTo).slice(0, 10)}-s${recipe.seed}`,
               data,
               trained,
-              network,
+              network: recipe,
               thresholds,
               period: { from: p.trainFrom, to: p.trainTo, labelsKnownAt: p.labelsKnownAt },
               sources: inputs.sources.map((source) => basename(source)),
@@ -310,14 +311,31 @@ async function evaluateFolds(k: number, policy: DecisionPolicy): Promise<void> {
           );
           return loadModel(dir, { catalog: FEATURE_NAMES });
         },
-      },
-      plan,
-    );
+      });
+  const results: FoldResult[] = [];
+  for (const plan of plans) {
+    console.log(`\nfold ${plan.fold}: train ${iso(plan.trainFrom)} .. ${iso(plan.trainTo)} (validation from ${iso(plan.validationFrom)}), labels before ${iso(plan.labelsKnownAt)}, test ${iso(plan.testFrom)} .. ${iso(plan.testTo)}`);
+    const result = await evaluateFold(foldSetup(network, 'model'), plan);
     console.log(formatEvaluation(result.report));
     results.push(result);
   }
   const summary = summariseFolds(results.map((r) => r.report));
   console.log(`\n${formatFoldSummary(summary, folds, k)}`);
+  const levers: Array<{ recipe: string; network: NetworkOptions; model: FoldSummary['model'] }> = [];
+  for (const [index, recipe] of (args.compare ?? []).entries()) {
+    const overrides = Object.fromEntries(recipe.split(';').map((pair) => pair.split('=').map((part) => part.trim())));
+    const unknown = Object.keys(overrides).filter((name) => !(name in NETWORK_OPTIONS) || name === 'features');
+    if (unknown.length > 0) throw new NonRetriableError(`--compare "${recipe}": ${unknown.join(', ')} is not a network option`);
+    const variant = parseNetworkOptions({ ...args, ...overrides });
+    const reports: EvaluationReport[] = [];
+    for (const plan of plans) {
+      const result = await evaluateFold({ ...foldSetup(variant, `compare-${index + 1}`), combine: false, baselines: false }, plan);
+      result.model.dispose();
+      reports.push(result.report);
+    }
+    levers.push({ recipe, network: variant, model: summariseFolds(reports).model });
+    console.log(`${formatFoldSummary({ model: levers[levers.length - 1].model }, folds, k).split('\n').slice(2).join('')}   ← ${recipe}`);
+  }
   await mkdir(outDir, { recursive: true });
   const output = {
     protocol: { ...protocol, firstTestFrom: iso(protocol.firstTestFrom) },
@@ -327,6 +345,7 @@ async function evaluateFolds(k: number, policy: DecisionPolicy): Promise<void> {
     rules: { file: rulesFile, version: ruleSet.version },
     truth: args.truth ?? 'labels',
     summary,
+    levers,
     folds: results.map(({ plan, report, training }) => {
       const { perDay: _perDay, ...figures } = report;
       return { plan: Object.fromEntries(Object.entries(plan).map(([key, v]) => [key, key === 'fold' ? v : iso(v)])), training, ...figures };

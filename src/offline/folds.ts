@@ -142,6 +142,8 @@ export interface FoldSetup {
   evaluation: Pick<EvaluationSetup, 'policy' | 'k' | 'truth'>;
   /** Fit the combination with the rules on the validation window (as `train --calibrate`); false: the noisy OR. */
   combine: boolean;
+  /** Train and score the baselines too (default true; a run comparing network recipes needs them once). */
+  baselines?: boolean;
   log?: (line: string) => void;
 }
 
@@ -178,11 +180,12 @@ export async function evaluateFold(setup: FoldSetup, plan: FoldPlan): Promise<Fo
   const model = await setup.serve(trained, data, thresholds, plan);
   trained.model.dispose();
   const { fit } = data;
-  const [logistic, logisticSeconds] = await timed(() => fitLogisticRegression(fit.matrix.values(), fit.matrix.rows, fit.matrix.width, fit.isFraud));
-  const [gbt, gbtSeconds] = await timed(() => fitGradientBoosting(fit.matrix.values(), fit.matrix.rows, fit.matrix.width, fit.isFraud, setup.boosting));
+  const withBaselines = setup.baselines ?? true;
+  const [logistic, logisticSeconds] = await timed(() => (withBaselines ? fitLogisticRegression(fit.matrix.values(), fit.matrix.rows, fit.matrix.width, fit.isFraud) : undefined));
+  const [gbt, gbtSeconds] = await timed(() => (withBaselines ? fitGradientBoosting(fit.matrix.values(), fit.matrix.rows, fit.matrix.width, fit.isFraud, setup.boosting) : undefined));
   const knownFrauds = fit.isFraud.reduce((a, b) => a + b, 0) + data.validation.isFraud.reduce((a, b) => a + b, 0);
   log(
-    `fold ${plan.fold}: fit ${fit.matrix.rows} rows, validation ${data.validation.matrix.rows}, ${knownFrauds} known frauds; network ${networkSeconds.toFixed(1)} s (best epoch ${trained.bestEpoch}), logistic ${logisticSeconds.toFixed(1)} s, gbt ${gbtSeconds.toFixed(1)} s`,
+    `fold ${plan.fold}: fit ${fit.matrix.rows} rows, validation ${data.validation.matrix.rows}, ${knownFrauds} known frauds; network ${networkSeconds.toFixed(1)} s (best epoch ${trained.bestEpoch} of ${setup.network.epochs}, ${trained.fitRows} rows)${withBaselines ? `, logistic ${logisticSeconds.toFixed(1)} s, gbt ${gbtSeconds.toFixed(1)} s` : ''}`,
   );
 
   let combination: EvaluationSetup['combination'];
@@ -206,7 +209,7 @@ export async function evaluateFold(setup: FoldSetup, plan: FoldPlan): Promise<Fo
     to: plan.testTo,
     rules: setup.rules,
     model,
-    baselines: { logistic: baselineScorer(logistic, indices), gbt: baselineScorer(gbt, indices) },
+    baselines: logistic && gbt ? { logistic: baselineScorer(logistic, indices), gbt: baselineScorer(gbt, indices) } : undefined,
     combination,
   });
   for (const batch of batchesOf(setup.rows, plan.testTo)) evaluation.add(batch);
