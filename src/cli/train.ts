@@ -12,14 +12,15 @@
 import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NonRetriableError } from '../errors';
-import { METADATA_FORMAT, readMetadata, recordCombination, saveModelArtifact } from '../model/artifact';
+import { readMetadata, recordCombination, saveModelArtifact } from '../model/artifact';
 import { CombinationData, DEFAULT_COMBINATION_FIT, fitCombination, formatCombinationFit, shippedCombination } from '../offline/combination';
 import { initialiseBackend } from '../model/backend';
 import { replay, type ReplayRow } from '../offline/dataset';
 import { INPUT_HELP, INPUT_OPTIONS, openInputs, parseInstant } from '../offline/inputs';
 import { LoggedFeaturesReport, readLoggedFeatureRows } from '../offline/logged-features';
 import { readLabelsNdjson, SourceReport } from '../offline/sources';
-import { chooseThresholds, collectTrainingData, DAY_MS, DEFAULT_NETWORK_OPTIONS, trainNetwork, type NetworkOptions } from '../offline/train';
+import { chooseThresholds, collectTrainingData, DAY_MS, describeTrainedModel, trainNetwork } from '../offline/train';
+import { NETWORK_HELP, NETWORK_OPTIONS, numberOption, parseFeatureNames, parseNetworkOptions } from './network-options';
 import { configFields } from '../config/schema';
 import { loadModel } from '../model/scorer';
 import { createRulesHolder } from '../rules';
@@ -42,13 +43,7 @@ Training period
 Model
   --out <dir>               model directory to write (e.g. models/default)
   --version <text>          model version shown in alerts (default: <dir name>-<train-to>-s<seed>)
-  --features <a,b,…>        catalog features to use (default: all ${FEATURE_NAMES.length})
-  --seed <n>                default ${DEFAULT_NETWORK_OPTIONS.seed}
-  --epochs <n>              default ${DEFAULT_NETWORK_OPTIONS.epochs}
-  --hidden <a,b>            hidden layer sizes, default ${DEFAULT_NETWORK_OPTIONS.hiddenUnits.join(',')}
-  --batch-size <n>          default ${DEFAULT_NETWORK_OPTIONS.batchSize}
-  --learning-rate <x>       default ${DEFAULT_NETWORK_OPTIONS.learningRate}
-  --genuine-per-fraud <n>   genuine rows kept per fraud row when down-sampling, default ${DEFAULT_NETWORK_OPTIONS.genuinePerFraud}
+${NETWORK_HELP}
 
 Combination with the rules (src/decision/policy.ts step 2): run after training, and again after the rules change
   --calibrate <dir>         fit the combination of the model in <dir> with the rules; writes its metadata.json
@@ -74,13 +69,7 @@ const { values: args } = parseArgs({
     'validation-days': { type: 'string', default: '7' },
     out: { type: 'string' },
     version: { type: 'string' },
-    features: { type: 'string' },
-    seed: { type: 'string' },
-    epochs: { type: 'string' },
-    hidden: { type: 'string' },
-    'batch-size': { type: 'string' },
-    'learning-rate': { type: 'string' },
-    'genuine-per-fraud': { type: 'string' },
+    ...NETWORK_OPTIONS,
     calibrate: { type: 'string' },
     rules: { type: 'string' },
     'fit-from': { type: 'string' },
@@ -89,13 +78,6 @@ const { values: args } = parseArgs({
     help: { type: 'boolean', short: 'h' },
   },
 });
-
-function numberOption(name: string, raw: string | undefined, fallback: number, check: (v: number) => boolean = (v) => v > 0): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || !check(value)) throw new NonRetriableError(`--${name} "${raw}" is not a valid value`);
-  return value;
-}
 
 /** Stops the replay once it has passed the end of the training period: later data is not needed. */
 async function* until(batches: AsyncIterable<ReplayRow[]>, endMs: number): AsyncGenerator<ReplayRow[]> {
@@ -122,17 +104,8 @@ async function main(): Promise<void> {
   const validationDays = numberOption('validation-days', args['validation-days'], 7);
   const validationFrom = trainTo - validationDays * DAY_MS;
   if (validationFrom <= trainFrom) throw new NonRetriableError('--validation-days leaves no days to fit on: widen the training period');
-  const network: NetworkOptions = {
-    seed: numberOption('seed', args.seed, DEFAULT_NETWORK_OPTIONS.seed, Number.isInteger),
-    hiddenUnits: args.hidden?.split(',').map((u) => numberOption('hidden', u, 0, (v) => Number.isInteger(v) && v > 0)) ?? DEFAULT_NETWORK_OPTIONS.hiddenUnits,
-    epochs: numberOption('epochs', args.epochs, DEFAULT_NETWORK_OPTIONS.epochs, (v) => Number.isInteger(v) && v > 0),
-    batchSize: numberOption('batch-size', args['batch-size'], DEFAULT_NETWORK_OPTIONS.batchSize, (v) => Number.isInteger(v) && v > 0),
-    learningRate: numberOption('learning-rate', args['learning-rate'], DEFAULT_NETWORK_OPTIONS.learningRate),
-    genuinePerFraud: numberOption('genuine-per-fraud', args['genuine-per-fraud'], DEFAULT_NETWORK_OPTIONS.genuinePerFraud),
-  };
-  const featureNames = args.features?.split(',').map((f) => f.trim()) ?? [...FEATURE_NAMES];
-  const unknown = featureNames.filter((f) => !(FEATURE_NAMES as readonly string[]).includes(f));
-  if (unknown.length > 0) throw new NonRetriableError(`--features: ${unknown.join(', ')} not in the catalog (see src/state/features.ts)`);
+  const network = parseNetworkOptions(args);
+  const featureNames = parseFeatureNames(args);
 
   const backend = await initialiseBackend();
   console.log(`backend: ${backend.detail}`);
@@ -154,29 +127,21 @@ async function main(): Promise<void> {
   );
   const thresholds = chooseThresholds(trained.validationScores, data.validation.isFraud);
   const version = args.version ?? `${basename(args.out)}-${iso(trainTo).slice(0, 10)}-s${network.seed}`;
-  const metadata = await saveModelArtifact(args.out, trained.model, {
-    format: METADATA_FORMAT,
-    version,
-    createdAt: new Date().toISOString(),
-    featureNames,
-    inputTransform: 'symlog-standardise',
-    means: trained.standardisation.means.map((v) => Number(v.toPrecision(8))),
-    stds: trained.standardisation.stds.map((v) => Number(v.toPrecision(8))),
-    trainingPeriod: { from: Number.isFinite(trainFrom) ? iso(trainFrom) : 'start of input', to: iso(trainTo), labelsKnownAt: iso(labelsKnownAt) },
-    dataSummary: {
+  const metadata = await saveModelArtifact(
+    args.out,
+    trained.model,
+    describeTrainedModel({
+      version,
+      data,
+      trained,
+      network,
+      thresholds,
+      period: { from: trainFrom, to: trainTo, labelsKnownAt },
       sources: inputs.sources.map((s) => basename(s)),
-      transactions: data.summary.transactions,
-      fraudTransactions: data.summary.fraudTransactions,
-      cards: data.summary.cards,
-      fitRows: trained.fitRows,
-      validationRows: data.validation.matrix.rows,
-      negativeSampleRate: Number(trained.negativeSampleRate.toPrecision(6)),
       skippedRecords,
-    },
-    thresholds,
-    training: { ...network, epochs: network.epochs, bestEpoch: trained.bestEpoch, backend: backend.name },
-    evaluation: { validation: trained.validation },
-  });
+      backend: backend.name,
+    }),
+  );
   const v = trained.validation;
   console.log(`
 model ${metadata.version} → ${args.out}

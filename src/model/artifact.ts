@@ -57,6 +57,7 @@ export const ModelMetadataSchema = Type.Object({
     batchSize: Type.Integer({ minimum: 1 }),
     learningRate: Type.Number({ exclusiveMinimum: 0 }),
     genuinePerFraud: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    fraudWeight: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
     backend: Type.String(),
   }),
   /** Figures keyed by where they were measured ('validation', 'test'); free-form so new figures need no migration. */

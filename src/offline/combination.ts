@@ -80,7 +80,7 @@ const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / 
 const softplus = (z: number) => (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z)));
 
 /** Solves H x = g (H symmetric positive definite, small) by Gaussian elimination with partial pivoting. */
-function solve(h: number[][], g: number[]): number[] {
+export function solve(h: number[][], g: number[]): number[] {
   const n = g.length;
   const m = h.map((row, i) => [...row, g[i]]);
   for (let col = 0; col < n; col++) {

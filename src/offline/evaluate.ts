@@ -1,8 +1,9 @@
 /**
  * Evaluation on the future, the way a fraud team works: the replay runs from the start of the data so state is
  * warm and labels arrive when they were reported; only the test period is scored. Three systems are compared on
- * the same rows: the rules alone, the model alone and the combined decision policy. A card already known to be
- * compromised (a fraud label reported before the day) is left out of that day: it would be blocked already.
+ * the same rows: the rules alone, the model alone and the combined decision policy, and beside them the baselines
+ * (src/offline/baselines.ts) when given. A card already known to be compromised (a fraud label reported before the
+ * day) is left out of that day: it would be blocked already.
  */
 import type { CardTransaction } from '../contract';
 import { decide, type Combination, type DecisionAction, type DecisionPolicy } from '../decision/policy';
@@ -21,8 +22,26 @@ import {
 import type { ModelScorer } from '../model/scorer';
 import { DAY_MS } from './train';
 
-export const SYSTEMS = ['rules', 'model', 'combined'] as const;
+export const SYSTEMS = ['rules', 'logistic', 'gbt', 'model', 'combined'] as const;
 export type SystemName = (typeof SYSTEMS)[number];
+export type BaselineName = Extract<SystemName, 'logistic' | 'gbt'>;
+
+/** A baseline's scores for a batch of feature vectors in catalog order (fraud probabilities, so thresholds apply). */
+export type BaselineScorer = (features: readonly Float64Array[]) => Float32Array;
+
+/** One scored test row, for `--scores-out`: enough to recompute any figure without the replay. */
+export interface ScoredRow {
+  transactionId: string;
+  cardToken: string;
+  eventTime: string;
+  /** When this transaction's fraud label was reported, or null when none ever was (within the input). */
+  fraudLabelReportedAt: string | null;
+  /** Truth as the figures used it: the truth file's when given, else "a fraud label names it". */
+  isFraud: number;
+  scores: Partial<Record<SystemName, number>>;
+  /** The combined policy's action (the rules' when there is no model). */
+  action: DecisionAction;
+}
 
 export interface EvaluationSetup {
   /** Test period [from, to), epoch ms. */
@@ -31,6 +50,8 @@ export interface EvaluationSetup {
   /** The rule set's evaluation; absent means no rules (rules alone then scores 0 everywhere). */
   rules?: (transaction: CardTransaction, features: Float64Array) => RuleHit[];
   model?: ModelScorer;
+  /** Baselines scored on the same rows (evaluation only). */
+  baselines?: Partial<Record<BaselineName, BaselineScorer>>;
   policy: DecisionPolicy;
   /**
    * The model's fitted combination with the rules (policy step 2), used by the combined system; absent: the noisy
@@ -94,11 +115,14 @@ const isoOrNone = (ms: number): string => (Number.isFinite(ms) ? new Date(ms).to
 export class Evaluation {
   private readonly day: number[] = [];
   private readonly card: string[] = [];
+  private readonly transactionId: string[] = [];
+  private readonly eventTimeMs: number[] = [];
+  private readonly labelReportedMs: Array<number | undefined> = [];
   private readonly isFraud: number[] = [];
   private readonly scenario: Array<string | undefined> = [];
   private readonly hits: Array<readonly RuleHit[]> = [];
-  private readonly scores: Record<SystemName, number[]> = { rules: [], model: [], combined: [] };
-  private readonly actions: Record<SystemName, number[]> = { rules: [], model: [], combined: [] };
+  private readonly scores: Record<SystemName, number[]> = { rules: [], logistic: [], gbt: [], model: [], combined: [] };
+  private readonly actions: Record<SystemName, number[]> = { rules: [], logistic: [], gbt: [], model: [], combined: [] };
   private readonly knownCompromisedDay = new Map<string, number>();
   private skipped = 0;
   private firstTestMs = Number.POSITIVE_INFINITY;
@@ -107,7 +131,8 @@ export class Evaluation {
   constructor(private readonly setup: EvaluationSetup) {}
 
   get systems(): SystemName[] {
-    return this.setup.model === undefined ? ['rules'] : [...SYSTEMS];
+    const baselines = this.setup.baselines ?? {};
+    return SYSTEMS.filter((s) => s === 'rules' || ((s === 'model' || s === 'combined') && this.setup.model !== undefined) || baselines[s as BaselineName] !== undefined);
   }
 
   add(batch: readonly ReplayRow[]): void {
@@ -127,22 +152,32 @@ export class Evaluation {
       this.lastTestMs = Math.max(this.lastTestMs, time);
     }
     if (test.length === 0) return;
-    const modelScores = model?.scoreBatch(test.map((row) => row.features));
+    const vectors = test.map((row) => row.features);
+    const modelScores = model?.scoreBatch(vectors);
+    const baselineScores = Object.entries(this.setup.baselines ?? {}).map(([name, score]) => [name as BaselineName, score!(vectors)] as const);
+    const actionOf = (score: number) => (score >= policy.blockThreshold ? 2 : score >= policy.reviewThreshold ? 1 : 0);
     test.forEach((row, i) => {
       const hits = this.setup.rules?.(row.transaction, row.features) ?? [];
       this.hits.push(hits);
       this.day.push(Math.floor(row.transaction.eventTimeMs / DAY_MS));
       this.card.push(row.transaction.cardToken);
+      this.transactionId.push(row.transaction.transactionId);
+      this.eventTimeMs.push(row.transaction.eventTimeMs);
+      this.labelReportedMs.push(row.fraudLabel?.reportedAtMs);
       const scenario = this.setup.truth?.get(row.transaction.transactionId);
       this.scenario.push(scenario);
       this.isFraud.push((this.setup.truth === undefined ? row.fraudLabel !== undefined : scenario !== undefined) ? 1 : 0);
       const byRules = decide({ hits }, policy);
       this.scores.rules.push(byRules.score);
       this.actions.rules.push(ACTION_RANK[byRules.action]);
+      for (const [name, scores] of baselineScores) {
+        this.scores[name].push(scores[i]);
+        this.actions[name].push(actionOf(scores[i]));
+      }
       if (modelScores !== undefined) {
         const modelScore = modelScores[i];
         this.scores.model.push(modelScore);
-        this.actions.model.push(modelScore >= policy.blockThreshold ? 2 : modelScore >= policy.reviewThreshold ? 1 : 0);
+        this.actions.model.push(actionOf(modelScore));
         const combined = decide({ hits, modelScore, combination: this.setup.combination }, policy);
         this.scores.combined.push(combined.score);
         this.actions.combined.push(ACTION_RANK[combined.action]);
@@ -150,14 +185,37 @@ export class Evaluation {
     });
   }
 
-  result(): { report: EvaluationReport; curves: EvaluationCurves } {
-    const { k, policy, from, to } = this.setup;
-    // Rows of cards known compromised before their day are out of every figure, not only CP@k.
+  /** Rows of cards known compromised before their day are out of every figure, not only CP@k. */
+  private keptRows(): number[] {
     const kept: number[] = [];
     for (let i = 0; i < this.day.length; i++) {
       const knownDay = this.knownCompromisedDay.get(this.card[i]);
       if (knownDay === undefined || knownDay >= this.day[i]) kept.push(i);
     }
+    return kept;
+  }
+
+  /** The rows the figures were computed on, with every system's score. */
+  *scoredRows(): Generator<ScoredRow> {
+    const ACTIONS: DecisionAction[] = ['allow', 'review', 'block'];
+    const actionSystem: SystemName = this.setup.model === undefined ? 'rules' : 'combined';
+    for (const i of this.keptRows()) {
+      const reported = this.labelReportedMs[i];
+      yield {
+        transactionId: this.transactionId[i],
+        cardToken: this.card[i],
+        eventTime: new Date(this.eventTimeMs[i]).toISOString(),
+        fraudLabelReportedAt: reported === undefined ? null : new Date(reported).toISOString(),
+        isFraud: this.isFraud[i],
+        scores: Object.fromEntries(this.systems.map((s) => [s, this.scores[s][i]])),
+        action: ACTIONS[this.actions[actionSystem][i]],
+      };
+    }
+  }
+
+  result(): { report: EvaluationReport; curves: EvaluationCurves } {
+    const { k, policy, from, to } = this.setup;
+    const kept = this.keptRows();
     const day = kept.map((i) => this.day[i]);
     const card = kept.map((i) => this.card[i]);
     const isFraud = kept.map((i) => this.isFraud[i]);

@@ -9,6 +9,7 @@ import { NonRetriableError } from '../errors';
 import { Random } from '../sim/random';
 import type { ReplayRow } from './dataset';
 import { averagePrecision, cardPrecisionAtK, figuresAtThresholds, precisionRecallCurve, rocAuc, type PrPoint } from './metrics';
+import { METADATA_FORMAT, type ModelMetadata } from '../model/artifact';
 import { fitStandardisation, InputEncoder, type Standardisation } from '../model/preprocess';
 
 export const DAY_MS = 86_400_000;
@@ -116,6 +117,11 @@ export interface NetworkOptions {
   learningRate: number;
   /** Genuine fit rows kept per fraud fit row (down-sampling); the output is re-calibrated afterwards. */
   genuinePerFraud: number;
+  /**
+   * Loss weight of a fraud row against a genuine one (class weights: the other way to face the imbalance, without
+   * throwing genuine rows away); the output is re-calibrated for it as for the down-sampling.
+   */
+  fraudWeight: number;
 }
 
 export const DEFAULT_NETWORK_OPTIONS: NetworkOptions = {
@@ -125,6 +131,7 @@ export const DEFAULT_NETWORK_OPTIONS: NetworkOptions = {
   batchSize: 256,
   learningRate: 0.002,
   genuinePerFraud: 20,
+  fraudWeight: 1,
 };
 
 export interface EpochReport {
@@ -201,7 +208,8 @@ function predictAll(model: tf.LayersModel, inputs: Float32Array, rows: number, w
 
 /**
  * Trains the network. The validation AP after each epoch picks the epoch whose weights are kept; then the output
- * bias is shifted by log(negativeSampleRate), which undoes the down-sampling so scores are fraud probabilities.
+ * bias is shifted by log(negativeSampleRate / fraudWeight): down-sampling genuine rows by r and weighting fraud rows
+ * by w both multiply the odds the network learns by w / r, so the shift makes scores fraud probabilities again.
  */
 export async function trainNetwork(data: TrainingData, options: NetworkOptions, onEpoch?: (report: EpochReport) => void): Promise<TrainedNetwork> {
   const width = data.featureNames.length;
@@ -223,7 +231,9 @@ export async function trainNetwork(data: TrainingData, options: NetworkOptions, 
   const encodedValidation = new Float32Array(validation.matrix.rows * width);
   for (let i = 0; i < validation.matrix.rows; i++) encoder.encodeInto(validation.matrix.row(i), encodedValidation, i * width);
 
-  const model = buildNetwork(width, options, positives.length / kept.length);
+  // The first output is the base rate the weighted loss sees: the weights count as that many copies of a fraud row.
+  const weightedFrauds = positives.length * options.fraudWeight;
+  const model = buildNetwork(width, options, weightedFrauds / (weightedFrauds + kept.length - positives.length));
   const shuffling = new Random(options.seed, 'epoch-shuffle');
   const order = Uint32Array.from(kept, (_, i) => i);
   const history: EpochReport[] = [];
@@ -244,7 +254,8 @@ export async function trainNetwork(data: TrainingData, options: NetworkOptions, 
     const y = tf.tensor2d(epochLabels, [order.length, 1]);
     let loss: number;
     try {
-      const result = await model.fit(x, y, { epochs: 1, batchSize: options.batchSize, shuffle: false, verbose: 0 });
+      const classWeight = options.fraudWeight === 1 ? undefined : { 0: 1, 1: options.fraudWeight };
+      const result = await model.fit(x, y, { epochs: 1, batchSize: options.batchSize, shuffle: false, verbose: 0, classWeight });
       loss = Number(result.history.loss[0]);
     } finally {
       x.dispose();
@@ -269,7 +280,7 @@ export async function trainNetwork(data: TrainingData, options: NetworkOptions, 
   }
   const weights = best!.weights;
   const last = weights.length - 1;
-  const calibratedBias = tf.tidy(() => weights[last].add(Math.log(negativeSampleRate)));
+  const calibratedBias = tf.tidy(() => weights[last].add(Math.log(negativeSampleRate / options.fraudWeight)));
   model.setWeights([...weights.slice(0, last), calibratedBias]);
   weights.forEach((w) => w.dispose());
   calibratedBias.dispose();
@@ -334,5 +345,46 @@ export function chooseThresholds(scores: ArrayLike<number>, isFraud: ArrayLike<n
     review: round(review.threshold),
     block: round(blockThreshold),
     rule: `${reviewRule}; block at the lowest score with precision >= ${blockPrecision} (precision ${atBlock.precision?.toFixed(3)}, recall ${atBlock.recall?.toFixed(3)})`,
+  };
+}
+
+export interface TrainedModelDescription {
+  version: string;
+  data: TrainingData;
+  trained: TrainedNetwork;
+  network: NetworkOptions;
+  thresholds: ChosenThresholds;
+  /** Epoch ms; an infinite `from` means the start of the input. */
+  period: { from: number; to: number; labelsKnownAt: number };
+  sources: string[];
+  skippedRecords: number;
+  backend: string;
+}
+
+/** The metadata.json of a trained network (its weights' checksum is added when it is saved). */
+export function describeTrainedModel(d: TrainedModelDescription): Omit<ModelMetadata, 'weightsSha256'> {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    format: METADATA_FORMAT,
+    version: d.version,
+    createdAt: new Date().toISOString(),
+    featureNames: [...d.data.featureNames],
+    inputTransform: 'symlog-standardise',
+    means: d.trained.standardisation.means.map((v) => Number(v.toPrecision(8))),
+    stds: d.trained.standardisation.stds.map((v) => Number(v.toPrecision(8))),
+    trainingPeriod: { from: Number.isFinite(d.period.from) ? iso(d.period.from) : 'start of input', to: iso(d.period.to), labelsKnownAt: iso(d.period.labelsKnownAt) },
+    dataSummary: {
+      sources: d.sources,
+      transactions: d.data.summary.transactions,
+      fraudTransactions: d.data.summary.fraudTransactions,
+      cards: d.data.summary.cards,
+      fitRows: d.trained.fitRows,
+      validationRows: d.data.validation.matrix.rows,
+      negativeSampleRate: Number(d.trained.negativeSampleRate.toPrecision(6)),
+      skippedRecords: d.skippedRecords,
+    },
+    thresholds: d.thresholds,
+    training: { ...d.network, bestEpoch: d.trained.bestEpoch, backend: d.backend },
+    evaluation: { validation: d.trained.validation },
   };
 }

@@ -66,6 +66,38 @@ describe('Evaluation', () => {
     expect(formatEvaluation(report)).toMatch(/^model +\| +58\.3%/m);
   });
 
+  it('scores baselines on the same rows beside the model, and lists every scored row for --scores-out', () => {
+    // A baseline that reads the rules' feature: it ranks like the rules, with thresholds for actions.
+    const evaluation = new Evaluation({
+      from: D0,
+      to: Number.POSITIVE_INFINITY,
+      model,
+      rules,
+      baselines: { gbt: (features) => Float32Array.from(features, (f) => f[1]) },
+      policy: { reviewThreshold: 0.5, blockThreshold: 0.85 },
+      k: 1,
+    });
+    evaluation.add(rows);
+    const { report } = evaluation.result();
+    expect(Object.keys(report.systems)).toEqual(['rules', 'gbt', 'model', 'combined']);
+    expect(report.systems.gbt!.cardPrecisionAtK).toBe(report.systems.rules!.cardPrecisionAtK);
+    // gbt scores a0 .6 and d1 .5 (review), the rest 0.
+    expect(report.systems.gbt!.alerts.review).toEqual({ alerts: 2, truePositives: 1, precision: 0.5, recall: 1 / 3 });
+    const scored = [...evaluation.scoredRows()];
+    // k1 is left out (card known compromised), as in the figures.
+    expect(scored.map((r) => r.transactionId)).toEqual(['a0', 'b0', 'c0', 'd1', 'a1']);
+    expect(scored[0]).toEqual({
+      transactionId: 'a0',
+      cardToken: 'A',
+      eventTime: new Date(D0 + 1000).toISOString(),
+      fraudLabelReportedAt: new Date(D0 + 5 * DAY).toISOString(),
+      isFraud: 1,
+      scores: { rules: expect.closeTo(0.6, 6), gbt: expect.closeTo(0.6, 6), model: 0.25, combined: expect.closeTo(0.7, 6) },
+      action: 'review',
+    });
+    expect(scored[1].fraudLabelReportedAt).toBeNull();
+  });
+
   it("scores the combined system with the model's fitted combination when given one", () => {
     // a = 1, b = 0 keeps the model's score; the rule adds ln 3 (odds × 3) instead of its hand-set 0.6.
     const combination = { rulesVersion: 'v', modelWeight: 1, intercept: 0, baseRate: 0.01, ruleWeights: { r: Math.log(3) } };

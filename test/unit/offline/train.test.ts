@@ -26,7 +26,7 @@ const data: TrainingData = {
   validation: syntheticRows(1000, 2),
   summary: { transactions: 4000, fraudTransactions: 0, cards: 150, skippedDuplicateOrLate: 0 },
 };
-const options: NetworkOptions = { seed: 7, hiddenUnits: [8], epochs: 3, batchSize: 64, learningRate: 0.01, genuinePerFraud: 4 };
+const options: NetworkOptions = { seed: 7, hiddenUnits: [8], epochs: 3, batchSize: 64, learningRate: 0.01, genuinePerFraud: 4, fraudWeight: 1 };
 
 beforeAll(async () => {
   await initialiseBackend();
@@ -54,6 +54,16 @@ describe('trainNetwork', () => {
     expect(trained.negativeSampleRate).toBeLessThan(1);
     expect(trained.validation.auc).toBeGreaterThan(0.9);
     // Trained on ~1 fraud in 5 but scored on ~1 in 20: without the correction the mean score would be ~4× the rate.
+    expect(trained.validation.meanScore).toBeGreaterThan(trained.validation.fraudRate * 0.5);
+    expect(trained.validation.meanScore).toBeLessThan(trained.validation.fraudRate * 2);
+    trained.model.dispose();
+  });
+
+  it('re-calibrates after class weights too: every genuine row kept, fraud rows weighted 10×', async () => {
+    const trained = await trainNetwork(data, { ...options, genuinePerFraud: 1e9, fraudWeight: 10 });
+    expect(trained.negativeSampleRate).toBe(1);
+    expect(trained.validation.auc).toBeGreaterThan(0.9);
+    // Uncorrected, the weighted loss would put the mean score near 10× the rate.
     expect(trained.validation.meanScore).toBeGreaterThan(trained.validation.fraudRate * 0.5);
     expect(trained.validation.meanScore).toBeLessThan(trained.validation.fraudRate * 2);
     trained.model.dispose();
