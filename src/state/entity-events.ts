@@ -27,6 +27,8 @@ export interface CardEvent {
   transactionId: string;
   /** Identifies the transaction in references and deduplication sets (8 bytes instead of the id). */
   fingerprint: Buffer;
+  /** The fingerprint's bytes as a latin1 string: the in-memory twin's map key, made once per transaction. */
+  fingerprintKey: string;
   eventTimeMs: number;
   amount: number;
   declined: boolean;
@@ -65,6 +67,7 @@ export const ENTITY_EVENT_BYTES = 8 + 8 + 8;
 export interface EntityEvent {
   transactionId: string;
   fingerprint: Buffer;
+  fingerprintKey: string;
   eventTimeMs: number;
   amount: number;
   /** Identifies the card in distinct-card counters; a prefix of the token is plenty and halves the memory. */
@@ -86,9 +89,11 @@ export function isCardPresent(txn: CardTransaction): boolean {
 }
 
 export function cardEventOf(txn: CardTransaction, options: Pick<StateOptions, 'smallAmountLimit'>): CardEvent {
+  const fingerprint = transactionFingerprint(txn.transactionId);
   const event: CardEvent = {
     transactionId: txn.transactionId,
-    fingerprint: transactionFingerprint(txn.transactionId),
+    fingerprint,
+    fingerprintKey: fingerprint.toString('latin1'),
     eventTimeMs: txn.eventTimeMs,
     amount: txn.amount,
     declined: !txn.approved,
@@ -115,11 +120,13 @@ export function cardFingerprint(cardToken: string): string {
   return cardToken.slice(0, 16);
 }
 
-/** `fingerprint`: the card event's, when there is one (hashing once per transaction). */
-export function entityEventOf(txn: CardTransaction, fingerprint = transactionFingerprint(txn.transactionId)): EntityEvent {
+/** From the card event's fingerprint, when there is one (hashing once per transaction). */
+export function entityEventOf(txn: CardTransaction, card?: Pick<CardEvent, 'fingerprint' | 'fingerprintKey'>): EntityEvent {
+  const fingerprint = card?.fingerprint ?? transactionFingerprint(txn.transactionId);
   return {
     transactionId: txn.transactionId,
     fingerprint,
+    fingerprintKey: card?.fingerprintKey ?? fingerprint.toString('latin1'),
     eventTimeMs: txn.eventTimeMs,
     amount: txn.amount,
     cardFingerprint: cardFingerprint(txn.cardToken),
