@@ -46,12 +46,36 @@ export interface CardEvent {
  * event per card, and 4 bytes instead of the id keep the card's state under 2 KB.
  */
 export function placeHash(kind: PlaceKind, id: string): Buffer {
+  let hash = FNV_OF_KIND[kind];
+  for (let i = 0; i < id.length; i++) {
+    const code = id.charCodeAt(i);
+    // An id in ASCII is its own UTF-8 bytes (hashed from the string, no Buffer per place); any other, from its bytes.
+    if (code >= 0x80) return fnvOfBytes(`${kind}:${id}`);
+    hash = Math.imul(hash ^ code, 0x01000193) >>> 0;
+  }
+  return hashBuffer(hash);
+}
+
+function fnvOfBytes(text: string): Buffer {
   let hash = 0x811c9dc5;
-  for (const byte of Buffer.from(`${kind}:${id}`, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  for (const byte of Buffer.from(text, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return hashBuffer(hash);
+}
+
+function hashBuffer(hash: number): Buffer {
   const out = Buffer.allocUnsafe(4); // from the shared pool: a small Buffer.alloc costs an ArrayBuffer each
   out.writeUInt32LE(hash, 0);
   return out;
 }
+
+/** FNV-1a of "kind:" for each kind, where every place's hash starts. */
+const FNV_OF_KIND = Object.fromEntries(
+  PLACE_KINDS.map((kind) => {
+    let hash = 0x811c9dc5;
+    for (const byte of Buffer.from(`${kind}:`, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+    return [kind, hash];
+  }),
+) as Record<PlaceKind, number>;
 
 /**
  * How the scripts receive an event: one packed string per transaction (Lua `struct` format) instead of a dozen

@@ -354,8 +354,10 @@ export function windowSumsInto(sums: Float64Array, tier: Tier, aggregate: Buffer
   const from = Math.max(endBucket - length + 1, head - tier.slots + 1);
   const to = Math.min(endBucket, head);
   const { laneOffsets, laneCodes, slots, slotSize, offset } = tier;
-  for (let bucket = from; bucket <= to; bucket++) {
-    const at = offset + (((bucket % slots) + slots) % slots) * slotSize;
+  // The slot of bucket `from`, then the next one round the ring (no modulo per bucket).
+  let slot = ((from % slots) + slots) % slots;
+  for (let bucket = from; bucket <= to; bucket++, slot = slot + 1 === slots ? 0 : slot + 1) {
+    const at = offset + slot * slotSize;
     for (let lane = 0; lane < lanes; lane++) {
       // The hottest loop of feature computation: counters read from the bytes directly (little-endian), not
       // through a Buffer method per value.

@@ -16,6 +16,7 @@ import {
   emptyAggregate,
   isLive,
   laneIndexOf,
+  lastOf,
   readHeader,
   spanOf,
   tierOf,
@@ -139,10 +140,10 @@ function moveSighting(layout: Layout, aggregate: Buffer, lane: LaneName, priorMs
 
 /** Moves the header's `last`/`prev` and the rings forward to an event at `timeMs`; returns the new `last`. */
 function advance(layout: Layout, aggregate: Buffer, timeMs: number): number {
-  const last = readHeader(layout, aggregate, 'last');
+  const last = lastOf(aggregate);
   if (timeMs > last) advanceRings(layout, aggregate, last, timeMs);
   if (timeMs >= last) {
-    if (layout.header.includes('prev')) writeHeader(layout, aggregate, 'prev', last);
+    if (layout.headerOffsets.prev !== undefined) writeHeader(layout, aggregate, 'prev', last);
     writeHeader(layout, aggregate, 'last', timeMs);
     return timeMs;
   }
@@ -188,7 +189,7 @@ function prunePlaces(places: Buffer, cutoffMs: number): Buffer {
 /** Twin of lua/includes/updateCardAt.lua (updateBatch-n.lua) for one transaction. */
 export function applyCardEvent(layout: Layout, state: CardState, event: CardEvent, params: UpdateParams): CardUpdate {
   const t = event.eventTimeMs;
-  const lastBefore = state.aggregate === null ? NO_TIME : readHeader(layout, state.aggregate, 'last');
+  const lastBefore = state.aggregate === null ? NO_TIME : lastOf(state.aggregate);
   const { merchant, terminal, country, mcc } = event.places;
   // When the card last saw each place of this transaction (NO_TIME: not within the horizon, or no such place).
   const placeCutoff = lastBefore - params.horizonMs;
@@ -264,7 +265,7 @@ export function applyCardEvent(layout: Layout, state: CardState, event: CardEven
 export function applyEntityEvent(layout: Layout, state: EntityState, event: EntityEvent, params: UpdateParams): EntityUpdate {
   const t = event.eventTimeMs;
   const keepsCards = layout.cardsHorizonMs > 0;
-  const lastBefore = state.aggregate === null ? NO_TIME : readHeader(layout, state.aggregate, 'last');
+  const lastBefore = state.aggregate === null ? NO_TIME : lastOf(state.aggregate);
   const priorCard = keepsCards ? (state.cards.score(event.cardFingerprint, lastBefore - layout.cardsHorizonMs) ?? NO_TIME) : NO_TIME;
 
   let code: UpdateCode;
