@@ -3,11 +3,15 @@
  *
  *   (a) raw kafkajs consume-only throughput of the preloaded messages (the ceiling for any kafkajs consumer)
  *   (b) the full service's sustained throughput: decode, state, rules, model, policy, alerts, commits
- *   (c) event-to-decision and event-to-alert latency (p50/p99/max) at a fixed offered rate, from a simulated bank
- *       whose card population grows with the rate (customersAtRate) and whose cards have a day of history
+ *   (b') per transaction of (b): Node CPU (process.cpuUsage), Redis CPU (INFO cpu), Redis commands (INFO stats, the
+ *       scripts' own calls included; the script calls from INFO commandstats), Redis bytes on the wire (INFO stats net
+ *       input + output) and Kafka bytes (the topics' log segments on the local broker)
+ *   (c) event-to-decision and event-to-alert latency (p50/p99/max) at each fixed offered rate, from a simulated bank
+ *       whose card population grows with the rate (customersAtRate) and whose cards have a day of history; the load
+ *       generator runs in a child process of its own (bench/load-generator.ts), not on the service's event loop
  *   (d) state round trips per chunk and Redis bytes per card
  *
- *   npm run bench -- [--transactions 200000] [--partitions 6] [--rate 5000] [--seconds 20] [--model models/default|none]
+ *   npm run bench -- [--transactions 200000] [--partitions 6] [--rate 5000,10000] [--seconds 20] [--model models/default|none]
  *                    [--challenger <model dir>]   (CHALLENGER_MODEL_DIR: a second model scored beside the first)
  *                    [--chunk 500] [--concurrency 6]   (CHUNK_SIZE, CONCURRENT_PARTITIONS)
  *                    [--cpu-profile b.cpuprofile]   (a V8 CPU profile of phase (b) only: open it in Chrome DevTools)
@@ -17,23 +21,23 @@
  * Prints a table and writes bench/results/pipeline.json. Numbers depend on what else the machine is doing: run it
  * on a quiet machine and say so when you quote them.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { execFileSync, fork } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
 import Redis from 'ioredis';
 import { startService, type RunningService } from '../src/service';
 import { Telemetry } from '../src/telemetry/events';
-import { createSimulation } from '../src/sim';
 import { createLogger } from '../src/telemetry/logger';
-import type { TransactionMessage } from '../src/contract/schemas';
+import type { LoadPlan, LoadReport } from './load-generator';
+import { customersAtRate, simulatedMessages, type KeyedMessage } from './pipeline-traffic';
 
 const { values: args } = parseArgs({
   options: {
     transactions: { type: 'string', default: '200000' },
     partitions: { type: 'string', default: '6' },
-    rate: { type: 'string', default: '5000' },
+    rate: { type: 'string', default: '5000,10000' }, // offered rates of phase (c), one run each
     seconds: { type: 'string', default: '20' },
     model: { type: 'string', default: 'models/default' },
     challenger: { type: 'string' },
@@ -69,40 +73,7 @@ async function createTopics(kafka: Kafka, run: string): Promise<Record<string, s
   return topics;
 }
 
-/** The simulated bank of phases (a) and (b); phase (c) grows it with the offered rate (customersAtRate). */
-const CUSTOMERS = 20_000;
-const DAY_MS = 86_400_000;
-
-/**
- * Customers of the bank whose traffic phase (c) offers at `rate`: 20 per transaction per second, 20,000 at 1,000 tx/s.
- * Phase (c) replays the simulation from its start with event time = send time, so a fixed population would squeeze
- * more of each card's weeks into the run the higher the rate: at 5,000 tx/s each card made about four transactions
- * in 17 s, velocity rules fired on one in six, and the run measured alert handling rather than a bank's steady state.
- * A bank that sees five times the traffic has about five times the cards.
- */
-function customersAtRate(rate: number): number {
-  return Math.max(CUSTOMERS, Math.round(rate * 20));
-}
-
-function simulatedMessages(count: number, customers = CUSTOMERS): Array<{ key: string; value: string }> {
-  const out: Array<{ key: string; value: string }> = [];
-  for (const event of createSimulation({ seed: 11, customers, days: 60, maxTransactions: count })) {
-    if (event.kind === 'transaction') out.push({ key: event.cardRef, value: JSON.stringify(event.message) });
-    if (out.length >= count) break;
-  }
-  return out;
-}
-
-/**
- * A simulated message sent again as a new transaction at `eventMs`, keyed by its own card. The timestamp keeps the
- * milliseconds (phase (c) measures latency from it), in the simulator's +05:00.
- */
-function restamped(template: { key: string; value: string }, transactionId: string, eventMs: number): { key: string; value: string } {
-  const message = { ...(JSON.parse(template.value) as TransactionMessage), transactionId, timestamp: new Date(eventMs + 5 * 3600_000).toISOString().replace('Z', '+05:00') };
-  return { key: template.key, value: JSON.stringify(message) };
-}
-
-async function preload(kafka: Kafka, topic: string, messages: Array<{ key: string; value: string }>): Promise<void> {
+async function preload(kafka: Kafka, topic: string, messages: KeyedMessage[]): Promise<void> {
   const producer = kafka.producer();
   await producer.connect();
   for (let i = 0; i < messages.length; i += 5000) {
@@ -224,6 +195,124 @@ async function startProfiler(): Promise<{ stop(): Promise<object> }> {
   };
 }
 
+/** Redis's own counters, server-wide (the bench's Redis serves only this run). */
+interface RedisCounters {
+  cpuSeconds: number;
+  /** Every command Redis ran: the script calls and the commands the scripts called (INFO stats counts both). */
+  commands: number;
+  /** Of those, the script calls (INFO commandstats: EVAL, EVALSHA, FCALL and their read-only forms). */
+  scriptCalls: number;
+  wireBytes: number;
+}
+
+async function redisCounters(redis: Redis): Promise<RedisCounters> {
+  const info = await redis.info('all');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  let scriptCalls = 0;
+  for (const match of info.matchAll(/^cmdstat_(?:eval|evalsha|eval_ro|evalsha_ro|fcall|fcall_ro):calls=(\d+)/gm)) scriptCalls += Number(match[1]);
+  return {
+    cpuSeconds: field('used_cpu_user') + field('used_cpu_sys'),
+    commands: field('total_commands_processed'),
+    scriptCalls,
+    wireBytes: field('total_net_input_bytes') + field('total_net_output_bytes'),
+  };
+}
+
+/**
+ * Bytes of a topic's log segments on the local broker (.stack/kafka/data): the record batches a fetch returns and a
+ * produce sent, without the protocol's request and response framing. Read from the files because kafkajs reports
+ * no byte counts (its request events carry the request size only, not the fetch responses).
+ */
+function topicLogBytes(topic: string): number {
+  const data = join(root, '.stack', 'kafka', 'data');
+  let bytes = 0;
+  for (const dir of readdirSync(data)) {
+    if (!dir.startsWith(`${topic}-`) || !/^\d+$/.test(dir.slice(topic.length + 1))) continue;
+    for (const file of readdirSync(join(data, dir))) if (file.endsWith('.log')) bytes += statSync(join(data, dir, file)).size;
+  }
+  return bytes;
+}
+
+interface LatencyRun {
+  rate: number;
+  offeredRate: number;
+  customers: number;
+  eventToDecisionMs: { p50: number; p99: number; max: number };
+  eventToAlertAckMs: { count: number; p50: number; p99: number; max: number };
+}
+
+function summary(latencies: number[]): { p50: number; p99: number; max: number } {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] };
+}
+
+/**
+ * Phase (c) at one offered rate: event time = send time, on fresh topics with the service caught up. The load
+ * generator is a child process (bench/load-generator.ts); this process only runs the service and counts.
+ */
+async function latencyAt(kafka: Kafka, brokers: string[], redisUrl: string, run: string, rate: number): Promise<LatencyRun> {
+  const topics = await createTopics(kafka, run);
+  const service = await start(brokers, redisUrl, topics, `${run}.service`, `${run}:`, new Telemetry());
+  const decisionLatencies: number[] = [];
+  const alertLatencies: number[] = [];
+  // Steady state only: the service must be ready (its consumers joined the group), and the first seconds of traffic
+  // (connections, JIT, the first fetches) are sent but not counted.
+  await waitUntilReady(service.port);
+  const warmupSeconds = Number(args['warmup-seconds']);
+  let countFromMs = Infinity; // wall-clock event time from which latencies count (set when sending starts)
+  let decided = 0;
+  service.telemetry.on('scorer.event_to_decision', (e) => {
+    decided++;
+    if (Date.now() - e.seconds * 1000 >= countFromMs) decisionLatencies.push(e.seconds * 1000);
+  });
+  service.telemetry.on('alerts.event_to_alert', (e) => {
+    if (Date.now() - e.seconds * 1000 >= countFromMs) alertLatencies.push(e.seconds * 1000);
+  });
+  // Until the service has decided `count` transactions (since the count was last reset), or fails the run when it stalls.
+  const decidedAll = (count: number) =>
+    stalledAfter(
+      service,
+      new Promise<void>((resolve) => {
+        const check = () => (decided >= count ? resolve() : setTimeout(check, 50));
+        check();
+      }),
+      () => decided,
+      60_000,
+    );
+  const generator = fork(join(__dirname, 'load-generator.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const exited = new Promise<never>((_, reject) => generator.once('exit', (code) => reject(new Error(`bench: the load generator exited (${code}) before it reported`))));
+  const nextReport = () => Promise.race([new Promise<LoadReport>((resolve) => generator.once('message', (m) => resolve(m as LoadReport))), exited]);
+  try {
+    const seconds = Number(args.seconds) + warmupSeconds;
+    const plan: LoadPlan = { brokers, topic: topics.tx, rate, seconds, customers: customersAtRate(rate) };
+    generator.send(plan);
+    const history = await nextReport();
+    await decidedAll(history.count);
+    decided = 0;
+    countFromMs = Date.now() + warmupSeconds * 1000;
+    generator.send({ kind: 'go' });
+    const sent = await nextReport();
+    if (sent.kind !== 'sent') throw new Error(`bench: the load generator reported ${sent.kind} instead of sent`);
+    await decidedAll(sent.count);
+    // Copies: stopping the service below may still report events into the live arrays.
+    const decisions = summary(decisionLatencies);
+    const alerts = summary(alertLatencies);
+    return { rate, offeredRate: Math.round(sent.offeredRate), customers: plan.customers, eventToDecisionMs: decisions, eventToAlertAckMs: { count: alertLatencies.length, ...alerts } };
+  } finally {
+    generator.kill();
+    await service.stop();
+  }
+}
+
+async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 5000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
 async function main(): Promise<void> {
   const { brokers, redisUrl } = stackEnv();
   const kafka = new Kafka({ brokers, clientId: 'bench', logLevel: logLevel.NOTHING });
@@ -239,7 +328,7 @@ async function main(): Promise<void> {
   const rawRate = await consumeOnly(kafka, topics.tx, messages.length);
   console.error(`bench: (a) consume-only ${Math.round(rawRate).toLocaleString('en')} msg/s`);
 
-  // (b) + (d)
+  // (b) + (b') + (d)
   const prefix = `${run}:`;
   const profiler = args['cpu-profile'] ? await startProfiler() : undefined;
   // Listeners first: the service may score a chunk before startService returns.
@@ -249,6 +338,11 @@ async function main(): Promise<void> {
   let lastMs = 0;
   let chunks = 0;
   let roundTrips = 0;
+  // Per-transaction costs count from the first chunk decided (the service's start, the model's load and the
+  // consumers' join are not per transaction) to the last: Node's CPU from the first chunk's event, Redis's counters
+  // from when their first reading arrives, each divided by the transactions decided since.
+  let nodeFrom: { cpu: NodeJS.CpuUsage; decided: number } | undefined;
+  let redisFrom: Promise<{ counters: RedisCounters; decided: number }> | undefined;
   telemetry.on('state.round_trip', () => roundTrips++);
   const finished = new Promise<void>((resolve) => {
     telemetry.on('scorer.chunk', (e) => {
@@ -256,6 +350,10 @@ async function main(): Promise<void> {
       chunks++;
       decided += e.size;
       lastMs = performance.now();
+      if (nodeFrom === undefined) {
+        nodeFrom = { cpu: process.cpuUsage(), decided };
+        redisFrom = redisCounters(redis).then((counters) => ({ counters, decided }));
+      }
       if (decided >= messages.length) resolve();
     });
   });
@@ -263,12 +361,28 @@ async function main(): Promise<void> {
   const service = await start(brokers, redisUrl, topics, `${run}.service`, prefix, telemetry);
   console.error('bench: (b) service started; waiting for it to score the preloaded messages');
   await stalledAfter(service, finished, () => decided, 60_000);
+  const nodeCpu = process.cpuUsage((nodeFrom as { cpu: NodeJS.CpuUsage }).cpu);
+  const nodeTransactions = decided - (nodeFrom as { decided: number }).decided;
+  const redisStart = await (redisFrom as Promise<{ counters: RedisCounters; decided: number }>);
+  const redisEnd = await redisCounters(redis);
+  const redisTransactions = decided - redisStart.decided;
   if (profiler) {
     writeFileSync(args['cpu-profile'] as string, JSON.stringify(await profiler.stop()));
     console.error(`bench: CPU profile of (b) written to ${args['cpu-profile']}`);
   }
   const serviceRate = decided / ((lastMs - firstMs) / 1000);
   console.error(`bench: (b) service ${Math.round(serviceRate).toLocaleString('en')} tx/s (${chunks} chunks)`);
+  await service.stop();
+  const perRedisTx = (field: keyof RedisCounters, scale = 1) => Number((((redisEnd[field] - redisStart.counters[field]) * scale) / redisTransactions).toFixed(1));
+  const perTransaction = {
+    nodeCpuMicros: Number(((nodeCpu.user + nodeCpu.system) / nodeTransactions).toFixed(1)),
+    redisCpuMicros: perRedisTx('cpuSeconds', 1e6),
+    redisCommands: perRedisTx('commands'),
+    redisScriptCalls: Number(((redisEnd.scriptCalls - redisStart.counters.scriptCalls) / redisTransactions).toFixed(3)),
+    redisWireBytes: perRedisTx('wireBytes'),
+    kafkaConsumedBytes: Math.round(topicLogBytes(topics.tx) / messages.length),
+    kafkaProducedBytes: Math.round(topicLogBytes(topics.alerts) / messages.length),
+  };
 
   const cardKeys = await redis.keys(`${prefix}{card:*`);
   const sample = cardKeys.slice(0, 2000);
@@ -284,88 +398,20 @@ async function main(): Promise<void> {
   }
   const cards = [...bytesByCard.values()];
   const mean = (f: (e: { agg: number; refs: number; other: number }) => number) => Math.round(cards.reduce((s, e) => s + f(e), 0) / Math.max(1, cards.length));
+  await deleteKeys(redis, `${prefix}*`);
 
-  // (c) latency at a fixed offered rate, event time = send time, on fresh topics with the service caught up.
-  const latencyTopics = await createTopics(kafka, `${run}-lat`);
-  const latencyService = await start(brokers, redisUrl, latencyTopics, `${run}.latency`, `${run}-lat:`, new Telemetry());
-  const decisionLatencies: number[] = [];
-  const alertLatencies: number[] = [];
-  // Steady state only: the service must be ready (its consumers joined the group), and the first seconds of traffic
-  // (connections, JIT, the first fetches) are sent but not counted.
-  await waitUntilReady(latencyService.port);
-  const warmupSeconds = Number(args['warmup-seconds']);
-  let countFromMs = Infinity; // wall-clock event time from which latencies count (set when sending starts)
-  let latencyDecided = 0;
-  latencyService.telemetry.on('scorer.event_to_decision', (e) => {
-    latencyDecided++;
-    if (Date.now() - e.seconds * 1000 >= countFromMs) decisionLatencies.push(e.seconds * 1000);
-  });
-  latencyService.telemetry.on('alerts.event_to_alert', (e) => {
-    if (Date.now() - e.seconds * 1000 >= countFromMs) alertLatencies.push(e.seconds * 1000);
-  });
-  const rate = Number(args.rate);
-  const seconds = Number(args.seconds) + warmupSeconds;
-  const offered = simulatedMessages(rate * seconds, customersAtRate(rate));
-  const producer = kafka.producer();
-  await producer.connect();
-  // Until the latency service has decided `count` transactions (since the count was last reset), or fails the run
-  // when it stalls.
-  const decidedAll = (count: number) =>
-    stalledAfter(
-      latencyService,
-      new Promise<void>((resolve) => {
-        const check = () => (latencyDecided >= count ? resolve() : setTimeout(check, 50));
-        check();
-      }),
-      () => latencyDecided,
-      60_000,
-    );
-  // The timed run starts in steady state, as a bank's traffic does: the same traffic first goes through once with
-  // event times spread over the day before (not timed), so its cards, accounts and merchants are known and the
-  // service, the topic and Redis are warm. Without it, p99 at 5,000 tx/s was 0.56–0.91 s instead of 0.16–0.26 s; a
-  // first pass of another bank's cards (the same accounts and merchants) gave 0.24 s: the warm-up is what matters.
-  const historyStartMs = Date.now() - DAY_MS;
-  for (let i = 0; i < offered.length; i += 5000) {
-    const messages = offered
-      .slice(i, i + 5000)
-      .map((template, j) => restamped(template, `hist-${i + j}`, historyStartMs + Math.floor(((i + j) / offered.length) * 0.9 * DAY_MS)));
-    await producer.send({ topic: latencyTopics.tx, messages, acks: 1 });
-  }
-  await decidedAll(offered.length);
-  latencyDecided = 0;
-  const tickMs = 20;
-  const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
-  const total = rate * seconds;
-  const startedAt = performance.now();
-  countFromMs = Date.now() + warmupSeconds * 1000;
-  let sent = 0;
-  while (sent < total) {
-    const dueBy = startedAt + (sent / rate) * 1000;
-    const wait = dueBy - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const now = Date.now();
-    const batch = [];
-    for (let i = 0; i < perTick && sent < total; i++, sent++) batch.push(restamped(offered[sent % offered.length], `lat-${sent}`, now));
-    producer.send({ topic: latencyTopics.tx, messages: batch, acks: 1 }).catch((error) => console.error(`bench: send failed: ${(error as Error).message}`));
-  }
-  await decidedAll(total);
-  const offeredRate = total / ((performance.now() - startedAt) / 1000);
-  await producer.disconnect();
-  // Copies: stopping the services below may still report events into the live arrays.
-  const decisions = [...decisionLatencies].sort((a, b) => a - b);
-  const alertAcks = [...alertLatencies].sort((a, b) => a - b);
-
-  await Promise.all([service.stop(), latencyService.stop()]);
-  for (const pattern of [`${prefix}*`, `${run}-lat:*`]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 5000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+  // (c), one offered rate after the other, each on fresh topics with a service of its own
+  const rates = String(args.rate).split(',').map(Number);
+  const latency: LatencyRun[] = [];
+  for (const rate of rates) {
+    console.error(`bench: (c) latency at ${rate.toLocaleString('en')} tx/s offered, load generator in a child process`);
+    const latencyRun = `${run}-lat${rate}`;
+    latency.push(await latencyAt(kafka, brokers, redisUrl, latencyRun, rate));
+    await deleteKeys(redis, `${latencyRun}:*`);
   }
   redis.disconnect();
 
+  const warmupSeconds = Number(args['warmup-seconds']);
   const result = {
     machine: { cores: require('node:os').cpus().length, node: process.version, loadAverage: require('node:os').loadavg() },
     transactions: messages.length,
@@ -375,26 +421,31 @@ async function main(): Promise<void> {
     a_consumeOnlyMsgPerSec: Math.round(rawRate),
     b_serviceTxPerSec: Math.round(serviceRate),
     b_shareOfConsumeOnly: Number((serviceRate / rawRate).toFixed(3)),
-    c_offeredRate: Math.round(offeredRate),
-    c_customers: customersAtRate(rate),
+    b_perTransaction: perTransaction,
+    c_seconds: Number(args.seconds),
     c_warmupSeconds: warmupSeconds,
-    c_eventToDecisionMs: { p50: percentile(decisions, 50), p99: percentile(decisions, 99), max: decisions[decisions.length - 1] },
-    c_eventToAlertAckMs: { count: alertAcks.length, p50: percentile(alertAcks, 50), p99: percentile(alertAcks, 99), max: alertAcks[alertAcks.length - 1] },
+    c_latency: latency,
     d_stateRoundTripsPerChunk: Number((roundTrips / Math.max(1, chunks)).toFixed(2)),
     d_redisBytesPerCard: { cardsSampled: cards.length, aggregates: mean((e) => e.agg), references: mean((e) => e.refs), other: mean((e) => e.other) },
   };
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   writeFileSync(join(root, 'bench', 'results', 'pipeline.json'), `${JSON.stringify(result, null, 2)}\n`);
   const ms = (v: number) => `${v.toFixed(1)} ms`;
+  const t = perTransaction;
+  const latencyRows = latency.map(
+    (l) => `| (c) at ${l.rate.toLocaleString('en')} tx/s (offered ${l.offeredRate.toLocaleString('en')} for ${result.c_seconds + warmupSeconds} s, the first ${warmupSeconds} s not counted; ${l.customers.toLocaleString('en')} customers): event → decision p50 / p99 / max | ${ms(l.eventToDecisionMs.p50)} / ${ms(l.eventToDecisionMs.p99)} / ${ms(l.eventToDecisionMs.max)} |
+| (c) at ${l.rate.toLocaleString('en')} tx/s: event → alert acknowledged p50 / p99 / max (${l.eventToAlertAckMs.count} alerts) | ${ms(l.eventToAlertAckMs.p50)} / ${ms(l.eventToAlertAckMs.p99)} / ${ms(l.eventToAlertAckMs.max)} |`,
+  );
   console.log(`
 card-shield end-to-end benchmark (${result.transactions.toLocaleString('en')} transactions, ${PARTITIONS} partitions, chunk ${result.chunkSize}, model ${modelDir}${args.challenger ? `, challenger ${args.challenger}` : ''})
 | measure | value |
 |---|---|
 | (a) kafkajs consume-only | ${result.a_consumeOnlyMsgPerSec.toLocaleString('en')} msg/s |
-| (b) service, sustained | ${result.b_serviceTxPerSec.toLocaleString('en')} tx/s (${(100 * result.b_shareOfConsumeOnly).toFixed(0)} % of (a)) |
-| (c) offered rate | ${result.c_offeredRate.toLocaleString('en')} tx/s for ${seconds} s (the first ${warmupSeconds} s not counted), ${result.c_customers.toLocaleString('en')} simulated customers |
-| (c) event → decision p50 / p99 / max | ${ms(result.c_eventToDecisionMs.p50)} / ${ms(result.c_eventToDecisionMs.p99)} / ${ms(result.c_eventToDecisionMs.max)} |
-| (c) event → alert acknowledged p50 / p99 / max (${result.c_eventToAlertAckMs.count} alerts) | ${ms(result.c_eventToAlertAckMs.p50)} / ${ms(result.c_eventToAlertAckMs.p99)} / ${ms(result.c_eventToAlertAckMs.max)} |
+| (b) service, sustained | ${result.b_serviceTxPerSec.toLocaleString('en')} tx/s (${(100 * result.b_shareOfConsumeOnly).toFixed(1)} % of (a)) |
+| (b) per transaction: Node CPU / Redis CPU | ${t.nodeCpuMicros} µs / ${t.redisCpuMicros} µs |
+| (b) per transaction: Redis commands (the scripts' own calls included) / script calls | ${t.redisCommands} / ${t.redisScriptCalls} |
+| (b) per transaction: bytes on the wire, Redis (in + out) / Kafka log consumed / Kafka log produced (alerts) | ${t.redisWireBytes} B / ${t.kafkaConsumedBytes} B / ${t.kafkaProducedBytes} B |
+${latencyRows.join('\n')}
 | (d) state round trips per chunk | ${result.d_stateRoundTripsPerChunk} |
 | (d) Redis bytes per card: aggregates / references / other | ${result.d_redisBytesPerCard.aggregates} / ${result.d_redisBytesPerCard.references} / ${result.d_redisBytesPerCard.other} |
 load average during the run: ${result.machine.loadAverage.map((l: number) => l.toFixed(2)).join(' ')}

@@ -27,6 +27,8 @@ export interface CardEvent {
   transactionId: string;
   /** Identifies the transaction in references and deduplication sets (8 bytes instead of the id). */
   fingerprint: Buffer;
+  /** The fingerprint's bytes as a latin1 string: the in-memory twin's map key, made once per transaction. */
+  fingerprintKey: string;
   eventTimeMs: number;
   amount: number;
   declined: boolean;
@@ -44,12 +46,36 @@ export interface CardEvent {
  * event per card, and 4 bytes instead of the id keep the card's state under 2 KB.
  */
 export function placeHash(kind: PlaceKind, id: string): Buffer {
+  let hash = FNV_OF_KIND[kind];
+  for (let i = 0; i < id.length; i++) {
+    const code = id.charCodeAt(i);
+    // An id in ASCII is its own UTF-8 bytes (hashed from the string, no Buffer per place); any other, from its bytes.
+    if (code >= 0x80) return fnvOfBytes(`${kind}:${id}`);
+    hash = Math.imul(hash ^ code, 0x01000193) >>> 0;
+  }
+  return hashBuffer(hash);
+}
+
+function fnvOfBytes(text: string): Buffer {
   let hash = 0x811c9dc5;
-  for (const byte of Buffer.from(`${kind}:${id}`, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  for (const byte of Buffer.from(text, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return hashBuffer(hash);
+}
+
+function hashBuffer(hash: number): Buffer {
   const out = Buffer.allocUnsafe(4); // from the shared pool: a small Buffer.alloc costs an ArrayBuffer each
   out.writeUInt32LE(hash, 0);
   return out;
 }
+
+/** FNV-1a of "kind:" for each kind, where every place's hash starts. */
+const FNV_OF_KIND = Object.fromEntries(
+  PLACE_KINDS.map((kind) => {
+    let hash = 0x811c9dc5;
+    for (const byte of Buffer.from(`${kind}:`, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+    return [kind, hash];
+  }),
+) as Record<PlaceKind, number>;
 
 /**
  * How the scripts receive an event: one packed string per transaction (Lua `struct` format) instead of a dozen
@@ -65,6 +91,7 @@ export const ENTITY_EVENT_BYTES = 8 + 8 + 8;
 export interface EntityEvent {
   transactionId: string;
   fingerprint: Buffer;
+  fingerprintKey: string;
   eventTimeMs: number;
   amount: number;
   /** Identifies the card in distinct-card counters; a prefix of the token is plenty and halves the memory. */
@@ -86,9 +113,11 @@ export function isCardPresent(txn: CardTransaction): boolean {
 }
 
 export function cardEventOf(txn: CardTransaction, options: Pick<StateOptions, 'smallAmountLimit'>): CardEvent {
+  const fingerprint = transactionFingerprint(txn.transactionId);
   const event: CardEvent = {
     transactionId: txn.transactionId,
-    fingerprint: transactionFingerprint(txn.transactionId),
+    fingerprint,
+    fingerprintKey: fingerprint.toString('latin1'),
     eventTimeMs: txn.eventTimeMs,
     amount: txn.amount,
     declined: !txn.approved,
@@ -115,11 +144,13 @@ export function cardFingerprint(cardToken: string): string {
   return cardToken.slice(0, 16);
 }
 
-/** `fingerprint`: the card event's, when there is one (hashing once per transaction). */
-export function entityEventOf(txn: CardTransaction, fingerprint = transactionFingerprint(txn.transactionId)): EntityEvent {
+/** From the card event's fingerprint, when there is one (hashing once per transaction). */
+export function entityEventOf(txn: CardTransaction, card?: Pick<CardEvent, 'fingerprint' | 'fingerprintKey'>): EntityEvent {
+  const fingerprint = card?.fingerprint ?? transactionFingerprint(txn.transactionId);
   return {
     transactionId: txn.transactionId,
     fingerprint,
+    fingerprintKey: card?.fingerprintKey ?? fingerprint.toString('latin1'),
     eventTimeMs: txn.eventTimeMs,
     amount: txn.amount,
     cardFingerprint: cardFingerprint(txn.cardToken),

@@ -294,11 +294,31 @@ export function writeHeader(layout: Layout, aggregate: Buffer, field: HeaderFiel
 
 /** Adds to one lane of one bucket; counters clamp to 0…max of their width exactly as the Lua helper does. */
 export function addToLane(tier: Tier, aggregate: Buffer, bucket: number, lane: number, delta: number): void {
-  const at = slotOffset(tier, bucket) + tier.laneOffsets[lane];
-  const type = tier.laneTypes[lane];
-  const max = COUNTER_MAX[type];
-  const value = readAt(aggregate, type, at) + delta;
-  writeAt(aggregate, type, at, max === undefined ? value : Math.min(max, Math.max(0, value)));
+  const p = slotOffset(tier, bucket) + tier.laneOffsets[lane];
+  // By lane code, bytes read and written directly (as Buffer's own readUInt16LE/writeUInt16LE do): the twin's
+  // hottest write, once per tier and lane a transaction counts in.
+  switch (tier.laneCodes[lane]) {
+    case 0: {
+      const value = Math.min(U16_MAX, Math.max(0, (aggregate[p] | (aggregate[p + 1] << 8)) + delta));
+      aggregate[p] = value;
+      aggregate[p + 1] = value >>> 8;
+      return;
+    }
+    case 1: {
+      const read = aggregate[p] + aggregate[p + 1] * 0x100 + aggregate[p + 2] * 0x10000 + aggregate[p + 3] * 0x1000000;
+      const value = Math.min(U32_MAX, Math.max(0, read + delta));
+      aggregate[p] = value;
+      aggregate[p + 1] = value >>> 8;
+      aggregate[p + 2] = value >>> 16;
+      aggregate[p + 3] = value >>> 24;
+      return;
+    }
+    case 2:
+      aggregate.writeDoubleLE(aggregate.readDoubleLE(p) + delta, p);
+      return;
+    default:
+      aggregate.writeFloatLE(aggregate.readFloatLE(p) + delta, p);
+  }
 }
 
 /** Zeroes the slots of the buckets passed over when the newest event time moves from `fromMs` to `toMs`. */
@@ -334,8 +354,10 @@ export function windowSumsInto(sums: Float64Array, tier: Tier, aggregate: Buffer
   const from = Math.max(endBucket - length + 1, head - tier.slots + 1);
   const to = Math.min(endBucket, head);
   const { laneOffsets, laneCodes, slots, slotSize, offset } = tier;
-  for (let bucket = from; bucket <= to; bucket++) {
-    const at = offset + (((bucket % slots) + slots) % slots) * slotSize;
+  // The slot of bucket `from`, then the next one round the ring (no modulo per bucket).
+  let slot = ((from % slots) + slots) % slots;
+  for (let bucket = from; bucket <= to; bucket++, slot = slot + 1 === slots ? 0 : slot + 1) {
+    const at = offset + slot * slotSize;
     for (let lane = 0; lane < lanes; lane++) {
       // The hottest loop of feature computation: counters read from the bytes directly (little-endian), not
       // through a Buffer method per value.

@@ -10,12 +10,12 @@ import type { CardLabel, CardTransaction } from '../contract/transaction';
 import { Telemetry } from '../telemetry/events';
 import { ReturnCode } from './codes';
 import { LAYOUT_OF, LINKED_KINDS, cardEventOf, entityEventOf, linkedIdOf, type LinkedKind } from './entity-events';
-import { computeFeatures, type TransactionUpdates } from './features';
+import { computeFeaturesInto, featureRows, type TransactionUpdates } from './features';
 import { LAYOUTS, NO_TIME, readHeader, type Layout } from './layout';
 import { STATE_HORIZON_MS, resolveOptions, stateTtlMs, type StateOptions } from './options';
 import { historyEntry } from './history';
 import type { AppliedTransaction, FeatureStore, LabelOutcome } from './store';
-import { labelOutcomeOf, reportUpdates } from './store-telemetry';
+import { labelOutcomeOf, reportUpdate } from './store-telemetry';
 import {
   applyCardEvent,
   applyEntityEvent,
@@ -36,11 +36,10 @@ export function createMemoryStore(options: Partial<StateOptions> & { telemetry?:
   const params = { allowedLatenessMs: state.allowedLatenessMs, horizonMs: STATE_HORIZON_MS };
   const ttlMs = stateTtlMs();
   const cards = new Map<string, CardState>();
-  const entities = new Map<string, EntityState>();
+  // One map per kind, keyed by the entity's own id: no key string built per lookup.
+  const entities = Object.fromEntries(LINKED_KINDS.map((kind) => [kind, new Map<string, EntityState>()])) as Record<LinkedKind, Map<string, EntityState>>;
   let newestEventMs = NO_TIME;
   let sinceSweep = 0;
-
-  const entityKey = (kind: LinkedKind, id: string) => `${kind}\u0000${id}`;
 
   function lastOf(layout: Layout, aggregate: Buffer | null): number {
     return aggregate === null ? NO_TIME : readHeader(layout, aggregate, 'last');
@@ -49,30 +48,32 @@ export function createMemoryStore(options: Partial<StateOptions> & { telemetry?:
   function sweepIdle(): void {
     const cutoff = newestEventMs - ttlMs;
     for (const [token, card] of cards) if (lastOf(LAYOUTS.card, card.aggregate) < cutoff) cards.delete(token);
-    for (const [key, entity] of entities) {
-      const kind = key.slice(0, key.indexOf('\u0000')) as LinkedKind;
-      if (lastOf(LAYOUTS[LAYOUT_OF[kind]], entity.aggregate) < cutoff) entities.delete(key);
+    for (const kind of LINKED_KINDS) {
+      const layout = LAYOUTS[LAYOUT_OF[kind]];
+      for (const [id, entity] of entities[kind]) if (lastOf(layout, entity.aggregate) < cutoff) entities[kind].delete(id);
     }
   }
 
-  function applyOne(txn: CardTransaction): AppliedTransaction {
+  function applyOne(txn: CardTransaction, features: Float64Array): AppliedTransaction {
     let card = cards.get(txn.cardToken);
     if (card === undefined) cards.set(txn.cardToken, (card = newCardState()));
     const cardEvent = cardEventOf(txn, state);
     const updates: TransactionUpdates = { card: applyCardEvent(LAYOUTS.card, card, cardEvent, params) };
-    const entityEvent = entityEventOf(txn, cardEvent.fingerprint);
+    reportUpdate(telemetry, 'card', updates.card.code);
+    const entityEvent = entityEventOf(txn, cardEvent);
     for (const kind of LINKED_KINDS) {
       const id = linkedIdOf(txn, kind);
       if (id === undefined) continue;
-      const key = entityKey(kind, id);
-      let entity = entities.get(key);
-      if (entity === undefined) entities.set(key, (entity = newEntityState()));
-      updates[kind] = applyEntityEvent(LAYOUTS[LAYOUT_OF[kind]], entity, entityEvent, params);
+      const byId = entities[kind];
+      let entity = byId.get(id);
+      if (entity === undefined) byId.set(id, (entity = newEntityState()));
+      const update = applyEntityEvent(LAYOUTS[LAYOUT_OF[kind]], entity, entityEvent, params);
+      reportUpdate(telemetry, kind, update.code);
+      updates[kind] = update;
     }
-    reportUpdates(telemetry, updates);
     newestEventMs = Math.max(newestEventMs, txn.eventTimeMs);
     return {
-      features: computeFeatures(txn, updates, state),
+      features: computeFeaturesInto(features, txn, updates, state),
       duplicate: updates.card.code === ReturnCode.Duplicate,
       tooOld: updates.card.code === ReturnCode.TooOld,
     };
@@ -87,7 +88,7 @@ export function createMemoryStore(options: Partial<StateOptions> & { telemetry?:
     if (resolved.reference !== undefined) {
       const { terminalId, merchantId, eventTimeMs } = resolved.reference;
       for (const [kind, id] of [['terminal', terminalId], ['merchant', merchantId]] as const) {
-        const entity = id === '' ? undefined : entities.get(entityKey(kind, id));
+        const entity = id === '' ? undefined : entities[kind].get(id);
         if (entity !== undefined) recordAcceptorLabel(LAYOUTS.acceptor, entity, label.transactionId, label.label, eventTimeMs);
       }
     }
@@ -98,7 +99,8 @@ export function createMemoryStore(options: Partial<StateOptions> & { telemetry?:
 
   return {
     async applyBatch(txns) {
-      const applied = txns.map(applyOne);
+      const rows = featureRows(txns.length);
+      const applied = txns.map((txn, i) => applyOne(txn, rows[i]));
       sinceSweep += txns.length;
       if (sinceSweep >= SWEEP_EVERY) {
         sinceSweep = 0;
@@ -117,7 +119,7 @@ export function createMemoryStore(options: Partial<StateOptions> & { telemetry?:
     async ping() {},
     async close() {
       cards.clear();
-      entities.clear();
+      for (const kind of LINKED_KINDS) entities[kind].clear();
     },
   };
 }

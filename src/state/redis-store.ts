@@ -23,7 +23,7 @@ import {
   type UpdateBatchReply,
 } from './commands';
 import { LAYOUT_OF, LINKED_KINDS, cardEventOf, entityEventOf, linkedIdOf, type CardEvent, type EntityEvent, type LinkedKind } from './entity-events';
-import { FEATURES, setCardFeatures, setLinkedFeatures } from './features';
+import { featureRows, setCardFeatures, setLinkedFeatures } from './features';
 import { cardKeys, entityKeys, hashSlot } from './keys';
 import { STATE_HORIZON_MS, resolveOptions, stateTtlMs, type StateOptions } from './options';
 import { defineStateCommands } from './scripts';
@@ -32,8 +32,6 @@ import type { AppliedTransaction, CardHistoryEntry, FeatureStore, LabelOutcome }
 import { toStateError } from './redis-errors';
 import { labelOutcomeOf, reportUpdate } from './store-telemetry';
 import type { CardLabelUpdate } from './twin';
-
-const FEATURE_COUNT = FEATURES.length;
 
 export interface RedisStoreOptions extends Partial<StateOptions> {
   /** Prefix of every key (REDIS_KEY_PREFIX); tests and benchmarks use their own. */
@@ -130,7 +128,7 @@ export function createRedisStore(redis: Redis | Cluster, options: RedisStoreOpti
       card.events.push(cardEvent);
       card.txns.push(index);
       cardGroups.set(txn.cardToken, card);
-      const entityEvent = entityEventOf(txn, cardEvent.fingerprint);
+      const entityEvent = entityEventOf(txn, cardEvent);
       for (const kind of LINKED_KINDS) {
         const id = linkedIdOf(txn, kind);
         if (id === undefined) continue;
@@ -182,7 +180,7 @@ export function createRedisStore(redis: Redis | Cluster, options: RedisStoreOpti
     // Features are computed entity by entity, as each call's reply arrives, while each entity's aggregates are
     // rebuilt in place (no copy per transaction); each vector is complete once every entity has been visited (each
     // entity sets its own features).
-    const features = txns.map(() => new Float64Array(FEATURE_COUNT));
+    const features = featureRows(txns.length);
     const cardCodes = new Array<ReturnCode>(txns.length);
     const visitEntity = (entity: number, reply: UpdateBatchReply): void => {
       const { kind, txns: indexes } = owners[entity];

@@ -1,7 +1,6 @@
 /** Telemetry both stores emit, so the in-memory and Redis stores report the same events. */
 import type { Telemetry } from '../telemetry/events';
 import { ReturnCode } from './codes';
-import type { TransactionUpdates } from './features';
 import type { LabelOutcome } from './store';
 import type { LabelCode } from './twin';
 
@@ -9,13 +8,6 @@ import type { LabelCode } from './twin';
 export function reportUpdate(telemetry: Telemetry, entity: string, code: ReturnCode): void {
   if (code === ReturnCode.TooOld) telemetry.emit('state.too_old', { entity });
   else if (code === ReturnCode.Duplicate) telemetry.emit('state.duplicate', { entity });
-}
-
-/** Every entity's update of one transaction (the in-memory store; the Redis store reports entity by entity). */
-export function reportUpdates(telemetry: Telemetry, updates: TransactionUpdates): void {
-  for (const [entity, update] of Object.entries(updates)) {
-    if (update !== undefined) reportUpdate(telemetry, entity, update.code);
-  }
 }
 
 export function labelOutcomeOf(code: LabelCode): LabelOutcome['outcome'] {

@@ -4,7 +4,7 @@
  * When you change a script, change its twin here (and the other way round).
  */
 import { LABEL_CODE, NO_LABEL, ReturnCode } from './codes';
-import { PLACE_KINDS, transactionFingerprint, type CardEvent, type EntityEvent, type PlaceKind } from './entity-events';
+import { transactionFingerprint, type CardEvent, type EntityEvent } from './entity-events';
 import {
   MINUTE_MS,
   NO_TIME,
@@ -16,6 +16,7 @@ import {
   emptyAggregate,
   isLive,
   laneIndexOf,
+  lastOf,
   readHeader,
   spanOf,
   tierOf,
@@ -120,13 +121,14 @@ export function newEntityState(): EntityState {
   return { aggregate: null, seen: new TimedSet(), cards: new TimedSet(), labels: new Map() };
 }
 
-/** Adds to a lane of every tier that has it, when the event's bucket is still live. */
+/** Adds to a lane of every tier that has it, when the event's bucket is still live (isLive, inlined). */
 function addToTiers(layout: Layout, aggregate: Buffer, timeMs: number, lastMs: number, lane: LaneName, delta: number): void {
   for (const tier of layout.tiers) {
     const index = tier.laneIndex[lane];
     if (index < 0) continue;
-    const bucket = bucketOf(tier, timeMs);
-    if (isLive(tier, bucket, lastMs)) addToLane(tier, aggregate, bucket, index, delta);
+    const bucket = Math.floor(timeMs / tier.widthMs);
+    const head = Math.floor(lastMs / tier.widthMs);
+    if (bucket <= head && bucket > head - tier.slots) addToLane(tier, aggregate, bucket, index, delta);
   }
 }
 
@@ -138,10 +140,10 @@ function moveSighting(layout: Layout, aggregate: Buffer, lane: LaneName, priorMs
 
 /** Moves the header's `last`/`prev` and the rings forward to an event at `timeMs`; returns the new `last`. */
 function advance(layout: Layout, aggregate: Buffer, timeMs: number): number {
-  const last = readHeader(layout, aggregate, 'last');
+  const last = lastOf(aggregate);
   if (timeMs > last) advanceRings(layout, aggregate, last, timeMs);
   if (timeMs >= last) {
-    if (layout.header.includes('prev')) writeHeader(layout, aggregate, 'prev', last);
+    if (layout.headerOffsets.prev !== undefined) writeHeader(layout, aggregate, 'prev', last);
     writeHeader(layout, aggregate, 'last', timeMs);
     return timeMs;
   }
@@ -184,20 +186,19 @@ function prunePlaces(places: Buffer, cutoffMs: number): Buffer {
   return Buffer.concat(kept);
 }
 
-const DISTINCT_LANE: Partial<Record<PlaceKind, LaneName>> = { merchant: 'merchants', terminal: 'terminals', country: 'countries' };
-
 /** Twin of lua/includes/updateCardAt.lua (updateBatch-n.lua) for one transaction. */
 export function applyCardEvent(layout: Layout, state: CardState, event: CardEvent, params: UpdateParams): CardUpdate {
   const t = event.eventTimeMs;
-  const lastBefore = state.aggregate === null ? NO_TIME : readHeader(layout, state.aggregate, 'last');
-  const prior: Record<PlaceKind, number> = { merchant: NO_TIME, terminal: NO_TIME, country: NO_TIME, mcc: NO_TIME };
-  for (const place of PLACE_KINDS) {
-    const hash = event.places[place];
-    if (hash !== undefined) prior[place] = placeLastSeen(state.places, hash, lastBefore - params.horizonMs);
-  }
+  const lastBefore = state.aggregate === null ? NO_TIME : lastOf(state.aggregate);
+  const { merchant, terminal, country, mcc } = event.places;
+  // When the card last saw each place of this transaction (NO_TIME: not within the horizon, or no such place).
+  const placeCutoff = lastBefore - params.horizonMs;
+  const priorMerchant = merchant === undefined ? NO_TIME : placeLastSeen(state.places, merchant, placeCutoff);
+  const priorTerminal = terminal === undefined ? NO_TIME : placeLastSeen(state.places, terminal, placeCutoff);
+  const priorCountry = country === undefined ? NO_TIME : placeLastSeen(state.places, country, placeCutoff);
+  const priorMcc = mcc === undefined ? NO_TIME : placeLastSeen(state.places, mcc, placeCutoff);
 
-  const fingerprint = event.fingerprint.toString('latin1');
-  const reference = state.references.get(fingerprint);
+  const reference = state.references.get(event.fingerprintKey);
   let code: UpdateCode;
   if (reference !== undefined && reference.minute * MINUTE_MS >= lastBefore - params.horizonMs) code = ReturnCode.Duplicate;
   else if (state.aggregate !== null && t < lastBefore - params.allowedLatenessMs) code = ReturnCode.TooOld;
@@ -219,14 +220,21 @@ export function applyCardEvent(layout: Layout, state: CardState, event: CardEven
     if (event.declined) addToTiers(layout, aggregate, t, last, 'declines', 1);
     if (event.small) addToTiers(layout, aggregate, t, last, 'small', 1);
     const minute = Math.floor(t / MINUTE_MS);
-    for (const place of PLACE_KINDS) {
-      const hash = event.places[place];
-      if (hash === undefined || prior[place] >= t) continue;
-      const lane = DISTINCT_LANE[place];
-      if (lane !== undefined) moveSighting(layout, aggregate, lane, prior[place], t, last);
-      state.places = setPlace(state.places, hash, minute);
+    // In PLACE_KINDS order, as the script visits them.
+    if (merchant !== undefined && priorMerchant < t) {
+      moveSighting(layout, aggregate, 'merchants', priorMerchant, t, last);
+      state.places = setPlace(state.places, merchant, minute);
     }
-    state.references.set(fingerprint, { minute, label: NO_LABEL, terminalId: event.terminalId ?? '', merchantId: event.merchantId ?? '' });
+    if (terminal !== undefined && priorTerminal < t) {
+      moveSighting(layout, aggregate, 'terminals', priorTerminal, t, last);
+      state.places = setPlace(state.places, terminal, minute);
+    }
+    if (country !== undefined && priorCountry < t) {
+      moveSighting(layout, aggregate, 'countries', priorCountry, t, last);
+      state.places = setPlace(state.places, country, minute);
+    }
+    if (mcc !== undefined && priorMcc < t) state.places = setPlace(state.places, mcc, minute);
+    state.references.set(event.fingerprintKey, { minute, label: NO_LABEL, terminalId: event.terminalId ?? '', merchantId: event.merchantId ?? '' });
     // A card without aggregates has nothing older to drop yet.
     if (lastBefore !== NO_TIME && Math.floor(last / PRUNE_PERIOD_MS) > Math.floor(lastBefore / PRUNE_PERIOD_MS)) {
       state.places = prunePlaces(state.places, last - params.horizonMs);
@@ -237,19 +245,19 @@ export function applyCardEvent(layout: Layout, state: CardState, event: CardEven
     state.aggregate = aggregate;
   }
 
+  // A place this transaction counted was last seen in its minute; otherwise when it was seen before.
   const applied = code === ReturnCode.Applied;
-  const lastSeen = (place: PlaceKind) =>
-    event.places[place] === undefined ? NO_TIME : applied && prior[place] < t ? Math.floor(t / MINUTE_MS) * MINUTE_MS : prior[place];
-  const firstSeen = (place: PlaceKind) => event.places[place] !== undefined && prior[place] < t - params.horizonMs;
+  const thisMinute = Math.floor(t / MINUTE_MS) * MINUTE_MS;
+  const firstSeenBefore = t - params.horizonMs;
   return {
     code,
     aggregate: state.aggregate,
-    merchantLastSeenMs: lastSeen('merchant'),
-    terminalLastSeenMs: lastSeen('terminal'),
-    countryLastSeenMs: lastSeen('country'),
-    firstCountry: firstSeen('country'),
-    firstMcc: firstSeen('mcc'),
-    firstMerchant: firstSeen('merchant'),
+    merchantLastSeenMs: merchant === undefined ? NO_TIME : applied && priorMerchant < t ? thisMinute : priorMerchant,
+    terminalLastSeenMs: terminal === undefined ? NO_TIME : applied && priorTerminal < t ? thisMinute : priorTerminal,
+    countryLastSeenMs: country === undefined ? NO_TIME : applied && priorCountry < t ? thisMinute : priorCountry,
+    firstCountry: country !== undefined && priorCountry < firstSeenBefore,
+    firstMcc: mcc !== undefined && priorMcc < firstSeenBefore,
+    firstMerchant: merchant !== undefined && priorMerchant < firstSeenBefore,
   };
 }
 
@@ -257,12 +265,12 @@ export function applyCardEvent(layout: Layout, state: CardState, event: CardEven
 export function applyEntityEvent(layout: Layout, state: EntityState, event: EntityEvent, params: UpdateParams): EntityUpdate {
   const t = event.eventTimeMs;
   const keepsCards = layout.cardsHorizonMs > 0;
-  const lastBefore = state.aggregate === null ? NO_TIME : readHeader(layout, state.aggregate, 'last');
+  const lastBefore = state.aggregate === null ? NO_TIME : lastOf(state.aggregate);
   const priorCard = keepsCards ? (state.cards.score(event.cardFingerprint, lastBefore - layout.cardsHorizonMs) ?? NO_TIME) : NO_TIME;
 
   let code: UpdateCode;
   let cardLastSeenMs = priorCard;
-  const fingerprint = event.fingerprint.toString('latin1');
+  const fingerprint = event.fingerprintKey;
   if (state.seen.score(fingerprint, lastBefore - params.allowedLatenessMs) !== undefined) code = ReturnCode.Duplicate;
   else if (state.aggregate !== null && t < lastBefore - params.allowedLatenessMs) code = ReturnCode.TooOld;
   else {
