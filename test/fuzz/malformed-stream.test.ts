@@ -19,7 +19,7 @@ import type { TransactionMessage } from '../../src/contract/schemas';
 import { collect, produceAll, testKafka, type Collector } from '../support/kafka';
 import { prepareNames, serviceOverrides, type TestNames } from '../support/service';
 import { asKafkaMessage, cardStream, transaction } from '../support/traffic';
-import { stackAddresses } from '../support/env';
+import { deleteKeysWithPrefix, stackAddresses } from '../support/env';
 
 const BAD = 100_000;
 const CARDS = 500;
@@ -175,8 +175,7 @@ describe('100,000 malformed messages in a real stream', () => {
   afterAll(async () => {
     await service?.stop();
     await Promise.all([scores, dlq].map((c) => c?.stop()));
-    const keys = await redis.keys(`${names.redisKeyPrefix}*`);
-    for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
+    await deleteKeysWithPrefix(redis, names.redisKeyPrefix, 1000);
     redis.disconnect();
   });
 

@@ -12,3 +12,9 @@ export function stackAddresses(): { kafkaBrokers: string[]; redisUrl: string } {
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
+
+/** Removes a test's own keys (its REDIS_KEY_PREFIX) from the shared Redis, in DEL batches of `batch` keys. */
+export async function deleteKeysWithPrefix(redis: { keys(pattern: string): Promise<string[]>; del(...keys: string[]): Promise<number> }, prefix: string, batch = 500): Promise<void> {
+  const keys = await redis.keys(`${prefix}*`);
+  for (let i = 0; i < keys.length; i += batch) await redis.del(...keys.slice(i, i + batch));
+}

@@ -15,7 +15,7 @@ import { createLogger } from '../../../src/telemetry/logger';
 import { collect, produceAll, testKafka, type Collector } from '../../support/kafka';
 import { prepareNames, serviceOverrides, type TestNames } from '../../support/service';
 import { asKafkaMessage, testToken } from '../../support/traffic';
-import { stackAddresses } from '../../support/env';
+import { deleteKeysWithPrefix, stackAddresses } from '../../support/env';
 import { SKIMMED_CARDS, SKIMMER, EXPOSED_CARDS, T0, UNEXPOSED_CARD, asLabelMessage, badLabels, laterPurchase, scenario } from './support';
 
 const decodeAlert = createDecoder<AlertMessage>(AlertV1);
@@ -79,8 +79,7 @@ describe('compromise detection on Kafka and Redis', () => {
   afterAll(async () => {
     await service?.stop();
     await Promise.all([alerts, scores].map((c) => c?.stop()));
-    const keys = await redis.keys(`${names.redisKeyPrefix}*`);
-    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+    await deleteKeysWithPrefix(redis, names.redisKeyPrefix);
     redis.disconnect();
   });
 

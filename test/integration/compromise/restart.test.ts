@@ -12,7 +12,7 @@ import { createLogger } from '../../../src/telemetry/logger';
 import { collect, produceAll, testKafka, type Collector } from '../../support/kafka';
 import { exited, prepareNames, serviceEnv, serviceOverrides, spawnService, type TestNames } from '../../support/service';
 import { asKafkaMessage, testToken } from '../../support/traffic';
-import { stackAddresses } from '../../support/env';
+import { deleteKeysWithPrefix, stackAddresses } from '../../support/env';
 import { SKIMMED_CARDS, EXPOSED_CARDS, asLabelMessage, scenario } from './support';
 
 const parse = (m: { value: Buffer | null }) => JSON.parse(String(m.value)) as AlertMessage;
@@ -40,8 +40,7 @@ describe('compromise detection across a crash', () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
     await service?.stop();
     await Promise.all([alerts, scores].map((c) => c?.stop()));
-    const keys = await redis.keys(`${names.redisKeyPrefix}*`);
-    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+    await deleteKeysWithPrefix(redis, names.redisKeyPrefix);
     redis.disconnect();
   });
 

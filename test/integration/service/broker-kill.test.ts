@@ -12,6 +12,7 @@ import { startService, type RunningService } from '../../../src/service';
 import { createLogger } from '../../../src/telemetry/logger';
 import { collect, produceAll, testKafka, type Collector } from '../../support/kafka';
 import { startKafkaBroker, type KafkaBroker } from '../../support/kafka-broker';
+import { deleteKeysWithPrefix } from '../../support/env';
 import { prepareNames, readinessUntil, serviceOverrides, type TestNames } from '../../support/service';
 import { asKafkaMessage } from '../../support/traffic';
 import { alertIdProblems, bulkTraffic, countsPerCard, distinctDecided, republishedChanges } from '../../support/verify';
@@ -51,8 +52,7 @@ describe.each(SCENARIOS)('$what', ({ tag, stop, outageMs }) => {
     await service?.stop();
     await Promise.all([scores, alerts, dlq].map((c) => c?.stop().catch(() => undefined)));
     await broker?.stop();
-    const keys = await redis.keys(`${names.redisKeyPrefix}*`);
-    for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
+    await deleteKeysWithPrefix(redis, names.redisKeyPrefix, 1000);
     redis.disconnect();
   });
 

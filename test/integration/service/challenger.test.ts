@@ -15,7 +15,7 @@ import type { ChallengerComparison } from '../../../src/offline/challenger-repor
 import { startService, type RunningService } from '../../../src/service';
 import { Telemetry, type TelemetryEvents } from '../../../src/telemetry/events';
 import { createLogger } from '../../../src/telemetry/logger';
-import { stackAddresses } from '../../support/env';
+import { deleteKeysWithPrefix, stackAddresses } from '../../support/env';
 import { collect, produceAll, testKafka, type Collector } from '../../support/kafka';
 import { modelCopy } from '../../support/models';
 import { prepareNames, readinessUntil, serviceOverrides, type TestNames } from '../../support/service';
@@ -80,8 +80,7 @@ describe('a challenger model in the service', () => {
     await Promise.all([baseline?.stop(), service?.stop()]);
     await Promise.all((collectors ?? []).map((c) => c.stop()));
     for (const n of [baselineNames, names]) {
-      const keys = n ? await redis.keys(`${n.redisKeyPrefix}*`) : [];
-      for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+      if (n) await deleteKeysWithPrefix(redis, n.redisKeyPrefix);
     }
     redis.disconnect();
     rmSync(root, { recursive: true, force: true });
@@ -200,8 +199,7 @@ describe('a challenger model in the service', () => {
     } finally {
       await running.stop();
       await brokenScores.stop();
-      const keys = await redis.keys(`${brokenNames.redisKeyPrefix}*`);
-      for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+      await deleteKeysWithPrefix(redis, brokenNames.redisKeyPrefix);
     }
   });
 });

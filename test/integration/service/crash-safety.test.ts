@@ -9,7 +9,7 @@ import { collect, produceAll, testKafka, type Collector } from '../../support/ka
 import { exited, prepareNames, serviceEnv, spawnService, type TestNames } from '../../support/service';
 import { asKafkaMessage } from '../../support/traffic';
 import { alertIdProblems, bulkTraffic, countsPerCard, distinctDecided, republishedChanges, type BulkTraffic } from '../../support/verify';
-import { stackAddresses } from '../../support/env';
+import { deleteKeysWithPrefix, stackAddresses } from '../../support/env';
 
 const KILLS = 5;
 
@@ -34,8 +34,7 @@ describe('crash safety under SIGKILL', () => {
   afterAll(async () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
     await Promise.all([scores?.stop(), alerts?.stop()]);
-    const keys = await redis.keys(`${names.redisKeyPrefix}*`);
-    for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
+    await deleteKeysWithPrefix(redis, names.redisKeyPrefix, 1000);
     redis.disconnect();
   });
 

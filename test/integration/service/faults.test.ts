@@ -11,7 +11,7 @@ import { startRedisServer, removeServerDir, type RedisServer } from '../../suppo
 import { prepareNames, serviceOverrides, type TestNames } from '../../support/service';
 import { asKafkaMessage } from '../../support/traffic';
 import { alertIdProblems, bulkTraffic, countsPerCard, distinctDecided } from '../../support/verify';
-import { stackAddresses } from '../../support/env';
+import { deleteKeysWithPrefix, stackAddresses } from '../../support/env';
 
 const quiet = () => createLogger({ level: 'fatal' });
 
@@ -98,8 +98,7 @@ describe('three instances in one group, one stopped mid-stream', () => {
   afterAll(async () => {
     await Promise.all(services.map((s) => s.stop()));
     await Promise.all([scores?.stop(), alerts?.stop()]);
-    const keys = await redis.keys(`${names.redisKeyPrefix}*`);
-    for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
+    await deleteKeysWithPrefix(redis, names.redisKeyPrefix, 1000);
     redis.disconnect();
   });
 

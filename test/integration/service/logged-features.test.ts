@@ -15,7 +15,7 @@ import { loadModel } from '../../../src/model/scorer';
 import { startService, type RunningService } from '../../../src/service';
 import { FEATURE_NAMES } from '../../../src/state/features';
 import { createLogger } from '../../../src/telemetry/logger';
-import { stackAddresses } from '../../support/env';
+import { deleteKeysWithPrefix, stackAddresses } from '../../support/env';
 import { collect, produceAll, testKafka, type Collector } from '../../support/kafka';
 import { prepareNames, serviceOverrides, type TestNames } from '../../support/service';
 import { asKafkaMessage, cardStream, localTimestamp } from '../../support/traffic';
@@ -62,8 +62,7 @@ describe('features logged as served, trained on', () => {
   afterAll(async () => {
     await service?.stop();
     await scores?.stop();
-    const keys = names ? await redis.keys(`${names.redisKeyPrefix}*`) : [];
-    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+    if (names) await deleteKeysWithPrefix(redis, names.redisKeyPrefix);
     redis.disconnect();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -17,7 +17,7 @@ import { createLogger } from '../../../src/telemetry/logger';
 import { collect, produceAll, testKafka, type CollectedMessage, type Collector } from '../../support/kafka';
 import { prepareNames, serviceOverrides, type TestNames } from '../../support/service';
 import { asKafkaMessage, cardStream, localTimestamp, testPan, transaction } from '../../support/traffic';
-import { stackAddresses } from '../../support/env';
+import { deleteKeysWithPrefix, stackAddresses } from '../../support/env';
 import { findPans, jsonTexts } from '../../support/pan-scan';
 
 const T0 = Date.parse('2026-11-30T06:00:00Z');
@@ -81,8 +81,7 @@ describe('PAN scan of everything the pipeline leaves behind', () => {
   afterAll(async () => {
     await service?.stop();
     await Promise.all([alerts, scores, dlq].map((c) => c?.stop()));
-    const keys = await redis.keys(`${names.redisKeyPrefix}*`);
-    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+    await deleteKeysWithPrefix(redis, names.redisKeyPrefix);
     redis.disconnect();
   });
 

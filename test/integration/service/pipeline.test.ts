@@ -14,7 +14,7 @@ import { createLogger } from '../../../src/telemetry/logger';
 import { collect, produceAll, testKafka, type Collector } from '../../support/kafka';
 import { prepareNames, serviceOverrides, TEST_HMAC_KEY, type TestNames } from '../../support/service';
 import { asKafkaMessage, cardStream, testPan, testToken, transaction } from '../../support/traffic';
-import { stackAddresses } from '../../support/env';
+import { deleteKeysWithPrefix, stackAddresses } from '../../support/env';
 
 const T0 = Date.parse('2026-11-30T06:00:00Z');
 const decodeAlert = createDecoder<AlertMessage>(AlertV1);
@@ -50,8 +50,7 @@ describe('the scoring service on Kafka and Redis', () => {
   afterAll(async () => {
     await service?.stop();
     await Promise.all([alerts, scores, dlq].map((c) => c?.stop()));
-    const keys = await redis.keys(`${names.redisKeyPrefix}*`);
-    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+    await deleteKeysWithPrefix(redis, names.redisKeyPrefix);
     redis.disconnect();
   });
 
