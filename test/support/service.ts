@@ -82,19 +82,48 @@ export function spawnService(env: NodeJS.ProcessEnv, stdio: StdioOptions = ['ign
  * The service as a child process whose output is kept (stdout and stderr, for asserting on log lines) and whose
  * HTTP port is read from its start line.
  */
-export function spawnWatchedService(env: NodeJS.ProcessEnv): { child: ChildProcess; port: Promise<number>; output: () => string } {
+export interface WatchedService {
+  child: ChildProcess;
+  port: Promise<number>;
+  output: () => string;
+  /** Resolves with the first output line `match` accepts, as soon as the child has written it (no polling). */
+  line(match: (line: string) => boolean, what: string, timeoutMs?: number): Promise<string>;
+}
+
+export function spawnWatchedService(env: NodeJS.ProcessEnv): WatchedService {
   const child = spawnService(env, ['ignore', 'pipe', 'pipe']);
   let output = '';
-  child.stderr!.on('data', (chunk) => (output += String(chunk)));
+  const waiters = new Set<() => void>();
+  const append = (chunk: unknown) => {
+    output += String(chunk);
+    for (const check of waiters) check();
+  };
+  child.stderr!.on('data', append);
   const port = new Promise<number>((resolve, reject) => {
     child.stdout!.on('data', (chunk) => {
-      output += String(chunk);
+      append(chunk);
       const match = /"port":(\d+)[^\n]*"msg":"card-shield started"/.exec(output);
       if (match) resolve(Number(match[1]));
     });
     child.once('exit', (code) => reject(new Error(`service exited (${code}) before it started: ${output}`)));
   });
-  return { child, port, output: () => output };
+  const line = (match: (line: string) => boolean, what: string, timeoutMs = 60_000) =>
+    new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`no line ${what} within ${timeoutMs} ms; output: ${output.slice(-2000)}`));
+      }, timeoutMs);
+      const check = () => {
+        const found = output.split('\n').find(match);
+        if (found === undefined) return;
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolve(found);
+      };
+      waiters.add(check);
+      check();
+    });
+  return { child, port, output: () => output, line };
 }
 
 export function exited(child: ChildProcess): Promise<number | null> {

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { requiredAcls, type RequiredAcl } from '../../../src/kafka/acls';
 import { collect, produceAll, testKafka, type Collector } from '../../support/kafka';
 import { startKafkaBroker, type KafkaBroker } from '../../support/kafka-broker';
-import { readinessUntil, prepareNames, serviceEnv, spawnWatchedService, exited, type TestNames } from '../../support/service';
+import { readinessUntil, prepareNames, serviceEnv, spawnWatchedService, exited, type TestNames, type WatchedService } from '../../support/service';
 import { asKafkaMessage, cardStream } from '../../support/traffic';
 
 const USER = 'cardshield';
@@ -57,7 +57,7 @@ describe('Kafka over SASL_SSL with SCRAM-SHA-512', () => {
     }
   }
 
-  function start(extra: Record<string, string>): { child: ChildProcess; port: Promise<number>; output: () => string } {
+  function start(extra: Record<string, string>): WatchedService {
     const started = spawnWatchedService(
       serviceEnv(names, {
         KAFKA_BROKERS: broker.secure!.address,
@@ -81,6 +81,7 @@ describe('Kafka over SASL_SSL with SCRAM-SHA-512', () => {
     const port = await service.port;
     const body = await readinessUntil(port, (status, b) => status === 503 && b.checks.consumers === false, 'not ready with consumers false');
     expect(body.checks.state).toBe(true);
+    await service.line((l) => l.includes(setting), `naming ${setting}`);
     const lines = service
       .output()
       .split('\n')
@@ -174,9 +175,8 @@ describe('Kafka over SASL_SSL with SCRAM-SHA-512', () => {
         async () => {
           await produceAll(testKafka([broker.address]), names.transactionsTopic, [{ key: 'k', value: '{"not": "a transaction"}' }]);
           await readinessUntil(port, (status, b) => status === 503 && b.checks.consumers === false, 'not ready while the dead letter is refused');
-          const lines = service.output().split('\n').filter((l) => l.includes(`grant WRITE on topic ${names.dlqTopic}`));
-          expect(lines.length).toBeGreaterThanOrEqual(1);
-          expect(lines[0]).toContain('holding the chunk');
+          const line = await service.line((l) => l.includes(`grant WRITE on topic ${names.dlqTopic}`), 'naming the WRITE to grant');
+          expect(line).toContain('holding the chunk');
           expect(dlq.messages).toHaveLength(0);
         },
       );
