@@ -405,10 +405,13 @@ async function connectKafka(
     await producer.connect();
     await deps.startConsumers();
   };
-  const problem = explainKafkaFailure(await probeKafka(config, kafkaAccessOf(config)), config);
+  // What an operator must fix before the brokers accept us, or undefined once they do (the same probe at start and on retry).
+  const access = kafkaAccessOf(config);
+  const diagnose = async () => explainKafkaFailure(await probeKafka(config, access), config);
+  const problem = await diagnose();
   if (problem === undefined) return connect();
   logger.error({ component: 'kafka' }, `not ready, retrying with backoff: ${problem}`);
-  closers.add('kafka-retry', retryKafka(config, logger, problem, connect, deps.fail));
+  closers.add('kafka-retry', retryKafka(diagnose, logger, problem, connect, deps.fail));
 }
 
 /** What the scoring service reads (the desk's own consumers are not probed; README, Kafka ACLs lists theirs). */
@@ -451,12 +454,12 @@ async function startScoringConsumers(
  * cause gets a line of its own; the same cause is not repeated. A failure of the connection that follows is fatal, as
  * at start. Returns the closer that stops the retries.
  */
-function retryKafka(config: Config, logger: Logger, problem: string, connect: () => Promise<void>, fail: (error: Error) => void): () => void {
+function retryKafka(diagnose: () => Promise<string | undefined>, logger: Logger, problem: string, connect: () => Promise<void>, fail: (error: Error) => void): () => void {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let last = problem;
   const attempt = async (delayMs: number) => {
-    const now = explainKafkaFailure(await probeKafka(config, kafkaAccessOf(config)), config);
+    const now = await diagnose();
     if (stopped) return;
     if (now === undefined) {
       logger.info({ component: 'kafka' }, 'Kafka accepted the connection: starting the consumers');

@@ -154,16 +154,15 @@ export async function probeKafka(settings: KafkaSettings, access?: KafkaAccess):
   try {
     await admin.connect();
     for (const { topic, variable } of access?.topics ?? []) {
-      await admin.fetchTopicMetadata({ topics: [topic] }).catch((error: { type?: string }) => {
-        if (error?.type === 'TOPIC_AUTHORIZATION_FAILED') throw new KafkaAccessError('topic', topic, variable, error.type);
+      await admin.fetchTopicMetadata({ topics: [topic] }).catch((error: unknown) => {
+        if (protocolErrorType(error) === 'TOPIC_AUTHORIZATION_FAILED') throw new KafkaAccessError('topic', topic, variable, 'TOPIC_AUTHORIZATION_FAILED');
         // A missing topic is left to the consumer's own error (tests and development create topics after the probe).
       });
     }
     for (const { groupId, topic, variable } of access?.groups ?? []) {
       refusedGroup = undefined;
       await admin.fetchOffsets({ groupId, topics: [topic] }).catch((error: unknown) => {
-        if (refusedGroup === groupId) throw new KafkaAccessError('group', groupId, variable, 'GROUP_AUTHORIZATION_FAILED');
-        if ((error as { type?: string })?.type === 'GROUP_AUTHORIZATION_FAILED') throw new KafkaAccessError('group', groupId, variable, 'GROUP_AUTHORIZATION_FAILED');
+        if (refusedGroup === groupId || protocolErrorType(error) === 'GROUP_AUTHORIZATION_FAILED') throw new KafkaAccessError('group', groupId, variable, 'GROUP_AUTHORIZATION_FAILED');
       });
     }
     return undefined;

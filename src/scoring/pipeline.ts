@@ -195,8 +195,7 @@ function emitTelemetry(deps: ScoringDependencies, scored: ScoredTransaction[], p
   const now = deps.now();
   const perTransaction = seconds / scored.length;
   for (const s of scored) {
-    const challenger = s.challenger ? { score: s.challenger.score, action: s.challenger.action } : undefined;
-    telemetry.emit('scorer.decision', { action: s.decision.action, seconds: perTransaction, score: s.decision.score, modelScore: s.modelScore, challenger });
+    telemetry.emit('scorer.decision', { action: s.decision.action, seconds: perTransaction, score: s.decision.score, modelScore: s.modelScore, challenger: s.challenger });
     telemetry.emit('scorer.event_to_decision', { seconds: Math.max(0, now - s.txn.eventTimeMs) / 1000 });
     for (const hit of s.hits) telemetry.emit('scorer.rule_hit', { rule: hit.ruleId, action: hit.action, shadow: hit.shadow });
   }
