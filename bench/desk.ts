@@ -28,7 +28,7 @@ import { migrate } from '../src/desk/migrate';
 import { alertRow, decisionRow, type AlertRow, type DecisionRow } from '../src/desk/records';
 import { createRepository } from '../src/desk/repository';
 import { hashPassword } from '../src/desk/users';
-import { connectProducer, createKafka } from '../src/kafka/client';
+import { connectProducer, createKafka, createTopicsWithLeaders } from '../src/kafka/client';
 import { createMessageDecoders } from '../src/scoring/ingest';
 import { Telemetry } from '../src/telemetry/events';
 import { createLogger } from '../src/telemetry/logger';
@@ -174,7 +174,7 @@ async function throughKafka(): Promise<{ decisionsPerSecond: number; writingSeco
   const raw = new Kafka({ brokers, clientId: 'bench', logLevel: logLevel.NOTHING });
   const admin = raw.admin();
   await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: Object.values(topics).map((topic) => ({ topic, numPartitions: Number(args.partitions), replicationFactor: 1 })) });
+  await createTopicsWithLeaders(admin, Object.values(topics).map((topic) => ({ topic, numPartitions: Number(args.partitions), replicationFactor: 1 })));
   const producer = raw.producer();
   await producer.connect();
   for (let i = 0; i < N; i += 5000) {

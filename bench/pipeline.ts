@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, CompressionTypes } from 'kafkajs';
 import Redis from 'ioredis';
+import { createTopicsWithLeaders } from '../src/kafka/client';
 import { startService, type RunningService } from '../src/service';
 import { Telemetry } from '../src/telemetry/events';
 import { createLogger } from '../src/telemetry/logger';
@@ -68,7 +69,7 @@ async function createTopics(kafka: Kafka, run: string): Promise<Record<string, s
   const topics = { tx: `${run}.tx`, alerts: `${run}.alerts`, labels: `${run}.labels`, dlq: `${run}.dlq` };
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: Object.values(topics).map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 })) });
+  await createTopicsWithLeaders(admin, Object.values(topics).map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 })));
   await admin.disconnect();
   return topics;
 }

@@ -3,7 +3,7 @@
  * the small interfaces in src/consumer and src/alerts (and `TopicProducer` here) and the client can be swapped.
  */
 import { readFileSync } from 'node:fs';
-import { Kafka, Partitioners, logLevel, type KafkaConfig, type Producer, type SASLOptions, type IHeaders } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type Admin, type KafkaConfig, type Producer, type SASLOptions, type IHeaders } from 'kafkajs';
 import type { Config } from '../config/schema';
 import { BrokerError, ConfigError } from '../errors';
 import type { Logger } from '../telemetry/logger';
@@ -260,13 +260,37 @@ export async function ensureTopics(kafka: Kafka, topics: Array<{ topic: string; 
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.topic));
-    if (missing.length > 0) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.numPartitions ?? 3, replicationFactor: -1 })),
-      });
-    }
+    if (missing.length > 0) await createTopicsWithLeaders(admin, missing.map((t) => ({ topic: t.topic, numPartitions: t.numPartitions ?? 3, replicationFactor: -1 })));
   } finally {
     await admin.disconnect();
+  }
+}
+
+/** Errors a broker answers for a topic it has created but whose metadata it has not served yet. */
+const NOT_YET_SERVED = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/**
+ * Creates topics and returns once every partition has a leader. Not kafkajs's `waitForLeaders`: it retries only
+ * LEADER_NOT_AVAILABLE, while a KRaft broker (Kafka 4.x especially) answers UNKNOWN_TOPIC_OR_PARTITION for a topic
+ * its metadata cache has not caught up with yet, and kafkajs then fails a creation that succeeded.
+ */
+export async function createTopicsWithLeaders(
+  admin: Admin,
+  topics: Array<{ topic: string; numPartitions: number; replicationFactor: number }>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  await admin.createTopics({ waitForLeaders: false, topics });
+  const names = topics.map((t) => t.topic);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { topics: served } = await admin.fetchTopicMetadata({ topics: names });
+      const led = served.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      if (led) return;
+    } catch (error) {
+      if (!NOT_YET_SERVED.has(protocolErrorType(error) ?? '')) throw error;
+    }
+    if (Date.now() > deadline) throw new BrokerError(`topics ${names.join(', ')} have no leader ${timeoutMs} ms after their creation`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

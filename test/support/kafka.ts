@@ -4,6 +4,7 @@
  * has seen, and a bulk producer.
  */
 import { Kafka, logLevel, type Consumer, type IHeaders } from 'kafkajs';
+import { createTopicsWithLeaders } from '../../src/kafka/client';
 import { uniqueName } from './env';
 
 export interface CollectedMessage {
@@ -91,7 +92,7 @@ export async function createTopics(kafka: Kafka, topics: string[], numPartitions
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })) });
+    await createTopicsWithLeaders(admin, topics.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })));
   } finally {
     await admin.disconnect();
   }

@@ -8,6 +8,7 @@
  */
 import { Socket } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
+import { createTopicsWithLeaders } from '../../../src/kafka/client';
 import { stackAddresses, uniqueName } from '../../support/env';
 
 interface Range {
@@ -68,7 +69,7 @@ describe('the Kafka protocol versions kafkajs uses', () => {
     consumer.on(consumer.events.REQUEST, record);
     try {
       await admin.connect();
-      await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+      await createTopicsWithLeaders(admin, [{ topic, numPartitions: 2, replicationFactor: 1 }]);
       await admin.fetchTopicOffsets(topic);
       await admin.describeConfigs({ resources: [{ type: 2, name: topic }], includeSynonyms: false });
       await producer.connect();
