@@ -5,28 +5,12 @@
  */
 import { alertIdFor } from '../alerts/alert';
 import type { AlertMessage } from '../contract/schemas';
-import { parsePointKey, type PointKey } from './store';
+import { parsePointKey, type Finding, type PointKey } from './store';
 
 /** Travels as rulesVersion: what made the finding (bump when the statistic or its defaults change). */
 export const DETECTOR_VERSION = 'compromise-1';
 
-export type Shape = 'common-point' | 'fraud-at-point';
-
-export interface Finding {
-  point: PointKey;
-  shape: Shape;
-  fromMs: number;
-  untilMs: number;
-  /** k: victim weight (common-point) or fraud transactions (fraud-at-point) inside the window. */
-  victims: number;
-  /** n: distinct cards (common-point) or transactions (fraud-at-point) inside the window. */
-  visitors: number;
-  expected: number;
-  /** The corrected tail. */
-  pValue: number;
-  /** Event time at which the finding was made. */
-  raisedAtMs: number;
-}
+export type { Finding, Shape } from './store';
 
 export function compromisedPointAlertId(point: PointKey, fromMs: number, untilMs: number): string {
   return alertIdFor('compromised-point', point, `${fromMs}/${untilMs}`);

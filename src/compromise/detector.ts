@@ -10,9 +10,11 @@
  * The other shape, fraud at the point itself, is the same scan over the point's fraud-labelled transactions against
  * all its transactions, at the bank's fraud rate.
  *
- * Effects are ordered so a crash anywhere redoes only what is missing: alerts are published (acknowledged) first,
- * then cards are marked warned, then the finding is stored; every id is deterministic, so a redo republishes
- * identical ids and warns no card twice once its mark is stored.
+ * Effects are ordered so a crash anywhere redoes only what is missing: the publication is written first (what will be
+ * published, decided once), then alerts are published (acknowledged), then cards are marked warned, then the finding
+ * is stored and the publication ends. Every id is deterministic and a redo carries out the written publication, not
+ * one recomputed from evidence that may have grown since, so an id is never republished with other content and no
+ * card is warned twice once its mark is stored.
  */
 import type { AlertMessage } from '../contract/schemas';
 import type { CardLabel } from '../contract/transaction';
@@ -21,7 +23,7 @@ import type { CardHistoryEntry, LabelOutcome } from '../state/store';
 import type { Telemetry } from '../telemetry/events';
 import { cardAtRiskAlert, compromisedPointAlert, compromisedPointAlertId, findingIdFor, type Finding } from './alerts';
 import { poissonTail, scanWindows, surprise, type Marker, type ScanResult } from './statistics';
-import { DAY_MS, dayOf, parsePointKey, pointsOf, visitorId, type CompromiseStore, type Exposure, type PointKey, type VictimRecord } from './store';
+import { DAY_MS, dayOf, parsePointKey, pointsOf, visitorId, type CompromiseStore, type Exposure, type PointKey, type Publication, type VictimRecord } from './store';
 
 export interface DetectorSettings {
   /** A victim's visits count within this long before its first fraud. */
@@ -222,7 +224,8 @@ export class CompromiseDetector {
     // first victim does not make the base rate 0 (every point suspect).
     const victimRate = (Math.max(1, victimWeight) / Math.max(1, active)) * Math.min(1, settings.lookbackMs / settings.retentionMs);
     const started = performance.now();
-    const summary = { evaluated: 0, findings: [] as AlertMessage[], warnings: 0 };
+    const interrupted = await this.finishInterrupted();
+    const summary = { evaluated: 0, findings: interrupted.alerts, warnings: interrupted.warnings };
     // Every touched point first, then the flagged ones strongest first: each finding claims the victims inside its
     // window, and a weaker point those victims also visited (the shop next to the skimmed ATM) is judged again
     // without them — a victim is explained once (BreachRadar's alternation, greedily).
@@ -403,7 +406,7 @@ export class CompromiseDetector {
 
   /** Publishes a finding that is new or grew, then warns the exposed cards not warned yet; returns what it published. */
   private async publish(found: Finding): Promise<{ alert?: AlertMessage; warnings: number }> {
-    const { store, settings, telemetry } = this.deps;
+    const { store, settings } = this.deps;
     const finding: Finding = { ...found };
     const previous = await store.finding(finding.point);
     // An earlier, wider window stays: new evidence may move the best window, but the exposed cards stay exposed.
@@ -424,17 +427,40 @@ export class CompromiseDetector {
       }
       return { warnings: 0 };
     }
-    const findingId = previous?.findingId ?? findingIdFor(finding.point, finding.fromMs);
-    const revision = previous === undefined ? 1 : previous.revision + 1;
-    const pointAlert = compromisedPointAlert({
+    const publication: Publication = {
       finding,
-      findingId,
-      revision,
+      findingId: previous?.findingId ?? findingIdFor(finding.point, finding.fromMs),
+      revision: previous === undefined ? 1 : previous.revision + 1,
       ...(previous !== undefined ? { supersedes: previous.alertId } : {}),
-      createdAtMs: this.deps.now(),
-    });
+      // Reissue only for a breach with strong evidence; fraud at the point itself says less about the other cards there.
+      recommendation: finding.shape === 'common-point' && finding.pValue <= settings.reissuePValue ? 'reissue' : 'monitor',
+    };
+    await store.beginPublication(publication);
+    return this.carryOut(publication);
+  }
+
+  /** Publications a crash interrupted, carried out as they were decided (before anything newer is published). */
+  private async finishInterrupted(): Promise<{ alerts: AlertMessage[]; warnings: number }> {
+    const done = { alerts: [] as AlertMessage[], warnings: 0 };
+    for (const publication of await this.deps.store.unfinishedPublications()) {
+      const { alert, warnings } = await this.carryOut(publication);
+      done.alerts.push(alert);
+      done.warnings += warnings;
+    }
+    return done;
+  }
+
+  /**
+   * The point's alert, then the exposed cards' warnings (marked as they go), then the lists, the claims and the
+   * finding, and the publication ends: every step is idempotent and every alert's content follows from the
+   * publication alone, so a redo after a crash anywhere republishes identical alerts.
+   */
+  private async carryOut(publication: Publication): Promise<{ alert: AlertMessage; warnings: number }> {
+    const { store, telemetry } = this.deps;
+    const { finding, findingId, revision, supersedes, recommendation } = publication;
+    const pointAlert = compromisedPointAlert({ finding, findingId, revision, ...(supersedes !== undefined ? { supersedes } : {}), createdAtMs: this.deps.now() });
     await this.deps.alerts.publish([pointAlert]);
-    if (previous === undefined) telemetry.emit('compromise.point_flagged', { shape: finding.shape, kind: parsePointKey(finding.point).kind, latencySeconds: Math.max(0, finding.raisedAtMs - finding.fromMs) / 1000 });
+    if (revision === 1) telemetry.emit('compromise.point_flagged', { shape: finding.shape, kind: parsePointKey(finding.point).kind, latencySeconds: Math.max(0, finding.raisedAtMs - finding.fromMs) / 1000 });
 
     // Every card seen at the point inside the window, first visit there, less the cards already confirmed as fraud.
     const visits = await store.visitsAt(finding.point, finding.fromMs, finding.untilMs);
@@ -444,8 +470,6 @@ export class CompromiseDetector {
     const exposed = [...tokens.values()];
     const victims = await store.confirmedVictims(exposed);
     const candidates = await store.unwarned(finding.point, exposed.filter((t) => !victims.has(t)));
-    // Reissue only for a breach with strong evidence; fraud at the point itself says less about the other cards there.
-    const recommendation = finding.shape === 'common-point' && finding.pValue <= settings.reissuePValue ? 'reissue' : 'monitor';
     const createdAtMs = this.deps.now();
     let warnings = 0;
     for (let i = 0; i < candidates.length; i += WARN_BATCH) {
@@ -474,7 +498,7 @@ export class CompromiseDetector {
       pValue: finding.pValue,
       lift: liftOf(finding),
       findingId,
-      alertId,
+      alertId: pointAlert.alertId,
       revision,
       shape: finding.shape,
       fromMs: finding.fromMs,
@@ -482,6 +506,7 @@ export class CompromiseDetector {
       victims: finding.victims,
       raisedAtMs: finding.raisedAtMs,
     });
+    await store.endPublication(finding.point);
     return { alert: pointAlert, warnings };
   }
 

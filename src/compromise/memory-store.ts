@@ -13,6 +13,7 @@ import {
   type CompromiseStore,
   type Exposure,
   type FindingState,
+  type Publication,
   type PointFraud,
   type PointKey,
   type PointVictim,
@@ -80,6 +81,7 @@ export function createMemoryCompromiseStore(options: MemoryCompromiseStoreOption
   const victimsByPoint = new Map<PointKey, Map<string, PointVictim>>();
   const fraudsByPoint = new Map<PointKey, Map<string, PointFraud>>();
   const findings = new Map<PointKey, FindingState>();
+  const publishing = new Map<PointKey, Publication>();
   const claims = new Map<string, { point: PointKey; pValue: number }>();
   const warned = new Map<PointKey, Set<string>>();
   const exposures: Exposure[] = [];
@@ -262,6 +264,18 @@ export function createMemoryCompromiseStore(options: MemoryCompromiseStoreOption
 
     async putFinding(point, finding) {
       findings.set(point, finding);
+    },
+
+    async unfinishedPublications() {
+      return [...publishing.values()];
+    },
+
+    async beginPublication(publication) {
+      publishing.set(publication.finding.point, publication);
+    },
+
+    async endPublication(point) {
+      publishing.delete(point);
     },
 
     async unwarned(point, cardTokens) {

@@ -38,6 +38,7 @@ import {
   type PointFraud,
   type PointKey,
   type PointVictim,
+  type Publication,
   type VictimRecord,
   type Visit,
 } from './store';
@@ -375,6 +376,21 @@ export function createRedisCompromiseStore(redis: Redis | Cluster, options: Redi
 
     async putFinding(point, finding) {
       await guarded('putFinding', () => redis.set(compromisePointKeys(prefix, point).finding, JSON.stringify(finding), 'PX', pointTtlMs));
+    },
+
+    async unfinishedPublications() {
+      const raw = await guarded('unfinishedPublications', () => redis.hvals(global.publishing));
+      return raw.map((value) => JSON.parse(value) as Publication);
+    },
+
+    async beginPublication(publication) {
+      await guarded('beginPublication', () =>
+        Promise.all([redis.hset(global.publishing, publication.finding.point, JSON.stringify(publication)), redis.pexpire(global.publishing, pointTtlMs)]),
+      );
+    },
+
+    async endPublication(point) {
+      await guarded('endPublication', () => redis.hdel(global.publishing, point));
     },
 
     async unwarned(point, cardTokens) {

@@ -82,13 +82,46 @@ export interface PointFraud {
   atMs: number;
 }
 
+export type Shape = 'common-point' | 'fraud-at-point';
+
+/** A flagged point: what its alerts say. */
+export interface Finding {
+  point: PointKey;
+  shape: Shape;
+  fromMs: number;
+  untilMs: number;
+  /** k: victim weight (common-point) or fraud transactions (fraud-at-point) inside the window. */
+  victims: number;
+  /** n: distinct cards (common-point) or transactions (fraud-at-point) inside the window. */
+  visitors: number;
+  expected: number;
+  /** The corrected tail. */
+  pValue: number;
+  /** Event time at which the finding was made. */
+  raisedAtMs: number;
+}
+
+/**
+ * A publication the detector has decided on, written before its first alert: a crash before its finding is stored
+ * leaves it behind, and the next evaluation carries it out again exactly as decided, so every alert id keeps one
+ * content even when the evidence has grown since (the grown finding is published after it, superseding it).
+ */
+export interface Publication {
+  finding: Finding;
+  findingId: string;
+  revision: number;
+  /** The alert id of the point's previous revision. */
+  supersedes?: string;
+  recommendation: 'reissue' | 'monitor';
+}
+
 /** What the detector last published for a point. */
 export interface FindingState {
   /** Stable across the point's updated alerts: downstream relates them by it. */
   findingId: string;
   alertId: string;
   revision: number;
-  shape: 'common-point' | 'fraud-at-point';
+  shape: Shape;
   fromMs: number;
   untilMs: number;
   victims: number;
@@ -152,6 +185,10 @@ export interface CompromiseStore {
 
   finding(point: PointKey): Promise<FindingState | undefined>;
   putFinding(point: PointKey, finding: FindingState): Promise<void>;
+  /** Publications begun and not ended (see Publication): none, unless a crash interrupted one. */
+  unfinishedPublications(): Promise<Publication[]>;
+  beginPublication(publication: Publication): Promise<void>;
+  endPublication(point: PointKey): Promise<void>;
   /** The cards among these not yet warned about this point. */
   unwarned(point: PointKey, cardTokens: readonly string[]): Promise<string[]>;
   markWarned(point: PointKey, cardTokens: readonly string[]): Promise<void>;

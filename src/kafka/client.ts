@@ -266,13 +266,15 @@ export async function ensureTopics(kafka: Kafka, topics: Array<{ topic: string; 
   }
 }
 
-/** Errors a broker answers for a topic it has created but whose metadata it has not served yet. */
-const NOT_YET_SERVED = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+/** Errors a broker answers for a topic it has created but does not serve yet. */
+const NOT_YET_SERVED = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION']);
 
 /**
- * Creates topics and returns once every partition has a leader. Not kafkajs's `waitForLeaders`: it retries only
- * LEADER_NOT_AVAILABLE, while a KRaft broker (Kafka 4.x especially) answers UNKNOWN_TOPIC_OR_PARTITION for a topic
- * its metadata cache has not caught up with yet, and kafkajs then fails a creation that succeeded.
+ * Creates topics and returns once every partition answers a ListOffsets from its leader, so a producer or consumer
+ * that starts next finds them served. Not kafkajs's `waitForLeaders`: it retries only LEADER_NOT_AVAILABLE, while a
+ * KRaft broker (Kafka 4.1 especially) answers UNKNOWN_TOPIC_OR_PARTITION for a topic its metadata cache has not
+ * caught up with, and NOT_LEADER_FOR_PARTITION from a leader whose replica manager has not loaded the partition yet;
+ * kafkajs then fails a creation that succeeded.
  */
 export async function createTopicsWithLeaders(
   admin: Admin,
@@ -280,17 +282,18 @@ export async function createTopicsWithLeaders(
   timeoutMs = 30_000,
 ): Promise<void> {
   await admin.createTopics({ waitForLeaders: false, topics });
-  const names = topics.map((t) => t.topic);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const { topics: served } = await admin.fetchTopicMetadata({ topics: names });
-      const led = served.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
-      if (led) return;
+      for (const { topic, numPartitions } of topics) {
+        const offsets = await admin.fetchTopicOffsets(topic);
+        if (offsets.length < numPartitions) throw Object.assign(new Error(`${topic}: ${offsets.length} of ${numPartitions} partitions served`), { type: 'LEADER_NOT_AVAILABLE' });
+      }
+      return;
     } catch (error) {
       if (!NOT_YET_SERVED.has(protocolErrorType(error) ?? '')) throw error;
+      if (Date.now() > deadline) throw new BrokerError(`topics ${topics.map((t) => t.topic).join(', ')} are not served ${timeoutMs} ms after their creation`, error);
     }
-    if (Date.now() > deadline) throw new BrokerError(`topics ${names.join(', ')} have no leader ${timeoutMs} ms after their creation`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -126,5 +126,7 @@ export function compromiseGlobalKeys(prefix: string) {
     exposures: `${prefix}{cpp:exposures}`,
     /** Cards the service itself blocked, waiting for the detector (score: event time). */
     suspects: `${prefix}{cpp:suspects}`,
+    /** Publications begun and not finished, by point (a hash, empty but for a crash mid-publication). */
+    publishing: `${prefix}{cpp:publishing}`,
   };
 }
