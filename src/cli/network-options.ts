@@ -15,6 +15,7 @@ export const NETWORK_OPTIONS = {
   'learning-rate': { type: 'string' },
   'genuine-per-fraud': { type: 'string' },
   'fraud-weight': { type: 'string' },
+  bags: { type: 'string' },
 } as const;
 
 export const NETWORK_HELP = `  --features <a,b,…>        catalog features to use (default: all ${FEATURE_NAMES.length})
@@ -25,7 +26,8 @@ export const NETWORK_HELP = `  --features <a,b,…>        catalog features to u
   --learning-rate <x>       default ${DEFAULT_NETWORK_OPTIONS.learningRate}
   --genuine-per-fraud <n>   genuine rows kept per fraud row when down-sampling, default ${DEFAULT_NETWORK_OPTIONS.genuinePerFraud}
   --fraud-weight <x>        loss weight of a fraud row against a genuine one, default ${DEFAULT_NETWORK_OPTIONS.fraudWeight}
-                            (both are undone on the output, so scores stay probabilities)`;
+                            (both are undone on the output, so scores stay probabilities)
+  --bags <n>                networks averaged into the model, each on its own genuine down-sample, default ${DEFAULT_NETWORK_OPTIONS.bags}`;
 
 export interface NetworkArgs {
   features?: string;
@@ -36,6 +38,7 @@ export interface NetworkArgs {
   'learning-rate'?: string;
   'genuine-per-fraud'?: string;
   'fraud-weight'?: string;
+  bags?: string;
 }
 
 export function numberOption(name: string, raw: string | undefined, fallback: number, check: (v: number) => boolean = (v) => v > 0): number {
@@ -57,6 +60,7 @@ export function parseNetworkOptions(args: NetworkArgs): NetworkOptions {
     learningRate: numberOption('learning-rate', args['learning-rate'], d.learningRate),
     genuinePerFraud: numberOption('genuine-per-fraud', args['genuine-per-fraud'], d.genuinePerFraud),
     fraudWeight: numberOption('fraud-weight', args['fraud-weight'], d.fraudWeight),
+    bags: numberOption('bags', args.bags, d.bags, wholePositive),
   };
 }
 

@@ -122,6 +122,8 @@ export interface NetworkOptions {
    * throwing genuine rows away); the output is re-calibrated for it as for the down-sampling.
    */
   fraudWeight: number;
+  /** Networks averaged into the served model, each on its own genuine down-sample and seed (bagging). */
+  bags: number;
 }
 
 export const DEFAULT_NETWORK_OPTIONS: NetworkOptions = {
@@ -132,6 +134,7 @@ export const DEFAULT_NETWORK_OPTIONS: NetworkOptions = {
   learningRate: 0.002,
   genuinePerFraud: 20,
   fraudWeight: 1,
+  bags: 1,
 };
 
 export interface EpochReport {
@@ -207,11 +210,13 @@ function predictAll(model: tf.LayersModel, inputs: Float32Array, rows: number, w
 }
 
 /**
- * Trains the network. The validation AP after each epoch picks the epoch whose weights are kept; then the output
- * bias is shifted by log(negativeSampleRate / fraudWeight): down-sampling genuine rows by r and weighting fraud rows
- * by w both multiply the odds the network learns by w / r, so the shift makes scores fraud probabilities again.
+ * Trains the network: `bags` networks, each on every fraud fit row and its own down-sample of the genuine ones (and
+ * its own seed), averaged into one model, so serving stays one predict. For each, the validation AP after each epoch
+ * picks the epoch whose weights are kept; then its output bias is shifted by log(negativeSampleRate / fraudWeight):
+ * down-sampling genuine rows by r and weighting fraud rows by w both multiply the odds the network learns by w / r, so
+ * the shift makes scores fraud probabilities again (and their average too).
  */
-export async function trainNetwork(data: TrainingData, options: NetworkOptions, onEpoch?: (report: EpochReport) => void): Promise<TrainedNetwork> {
+export async function trainNetwork(data: TrainingData, options: NetworkOptions, onEpoch?: (report: EpochReport & { bag: number }) => void): Promise<TrainedNetwork> {
   const width = data.featureNames.length;
   const { fit, validation } = data;
   const positives: number[] = [];
@@ -219,81 +224,41 @@ export async function trainNetwork(data: TrainingData, options: NetworkOptions, 
   for (let i = 0; i < fit.matrix.rows; i++) (fit.isFraud[i] ? positives : negatives).push(i);
   if (positives.length === 0) throw new NonRetriableError('the training period holds no known fraud: widen it or check the labels');
   const negativeSampleRate = Math.min(1, (options.genuinePerFraud * positives.length) / Math.max(1, negatives.length));
-  const sampling = new Random(options.seed, 'negative-sampling');
-  const kept = [...positives, ...negatives.filter(() => sampling.chance(negativeSampleRate))].sort((a, b) => a - b);
 
   // Normalisation comes from every fit row, not the down-sample: serving sees the real mix.
   const standardisation = fitStandardisation(fit.matrix.values(), fit.matrix.rows, width);
   const encoder = new InputEncoder(Array.from({ length: width }, (_, j) => j), standardisation);
-  const encodedFit = new Float32Array(kept.length * width);
-  kept.forEach((row, i) => encoder.encodeInto(fit.matrix.row(row), encodedFit, i * width));
-  const keptLabels = Float32Array.from(kept, (row) => fit.isFraud[row]);
   const encodedValidation = new Float32Array(validation.matrix.rows * width);
   for (let i = 0; i < validation.matrix.rows; i++) encoder.encodeInto(validation.matrix.row(i), encodedValidation, i * width);
 
-  // The first output is the base rate the weighted loss sees: the weights count as that many copies of a fraud row.
-  const weightedFrauds = positives.length * options.fraudWeight;
-  const model = buildNetwork(width, options, weightedFrauds / (weightedFrauds + kept.length - positives.length));
-  const shuffling = new Random(options.seed, 'epoch-shuffle');
-  const order = Uint32Array.from(kept, (_, i) => i);
-  const history: EpochReport[] = [];
-  let best: { epoch: number; ap: number; weights: tf.Tensor[] } | undefined;
-  const epochInputs = new Float32Array(encodedFit.length);
-  const epochLabels = new Float32Array(keptLabels.length);
-  for (let epoch = 1; epoch <= options.epochs; epoch++) {
-    const started = performance.now();
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(shuffling.next() * (i + 1));
-      [order[i], order[j]] = [order[j], order[i]];
-    }
-    for (let i = 0; i < order.length; i++) {
-      epochInputs.set(encodedFit.subarray(order[i] * width, (order[i] + 1) * width), i * width);
-      epochLabels[i] = keptLabels[order[i]];
-    }
-    const x = tf.tensor2d(epochInputs, [order.length, width]);
-    const y = tf.tensor2d(epochLabels, [order.length, 1]);
-    let loss: number;
-    try {
-      const classWeight = options.fraudWeight === 1 ? undefined : { 0: 1, 1: options.fraudWeight };
-      const result = await model.fit(x, y, { epochs: 1, batchSize: options.batchSize, shuffle: false, verbose: 0, classWeight });
-      loss = Number(result.history.loss[0]);
-    } finally {
-      x.dispose();
-      y.dispose();
-    }
-    const scores = predictAll(model, encodedValidation, validation.matrix.rows, width);
-    const report: EpochReport = {
-      epoch,
-      loss,
-      validationAp: averagePrecision(scores, validation.isFraud),
-      validationAuc: rocAuc(scores, validation.isFraud),
-      seconds: (performance.now() - started) / 1000,
-    };
-    history.push(report);
-    onEpoch?.(report);
-    // Without validation frauds there is nothing to choose by: keep the last epoch.
-    const ap = Number.isNaN(report.validationAp) ? epoch : report.validationAp;
-    if (best === undefined || ap > best.ap) {
-      best?.weights.forEach((w) => w.dispose());
-      best = { epoch, ap, weights: model.getWeights().map((w) => w.clone()) };
-    }
+  const bags: Array<{ model: tf.LayersModel; history: EpochReport[]; bestEpoch: number; fitRows: number }> = [];
+  for (let bag = 0; bag < options.bags; bag++) {
+    // Bag 0 keeps the single network's seeds, so `bags: 1` trains exactly what it always did.
+    const seed = options.seed + bag * 7919;
+    const sampling = new Random(seed, 'negative-sampling');
+    const kept = [...positives, ...negatives.filter(() => sampling.chance(negativeSampleRate))].sort((a, b) => a - b);
+    const encodedFit = new Float32Array(kept.length * width);
+    kept.forEach((row, i) => encoder.encodeInto(fit.matrix.row(row), encodedFit, i * width));
+    const keptLabels = Float32Array.from(kept, (row) => fit.isFraud[row]);
+    const trained = await fitOneNetwork({ ...options, seed }, encodedFit, keptLabels, positives.length, encodedValidation, validation.isFraud, (report) => onEpoch?.({ ...report, bag }));
+    const weights = trained.model.getWeights();
+    const last = weights.length - 1;
+    const calibratedBias = tf.tidy(() => weights[last].add(Math.log(negativeSampleRate / options.fraudWeight)));
+    trained.model.setWeights([...weights.slice(0, last), calibratedBias]);
+    calibratedBias.dispose();
+    bags.push({ ...trained, fitRows: kept.length });
   }
-  const weights = best!.weights;
-  const last = weights.length - 1;
-  const calibratedBias = tf.tidy(() => weights[last].add(Math.log(negativeSampleRate / options.fraudWeight)));
-  model.setWeights([...weights.slice(0, last), calibratedBias]);
-  weights.forEach((w) => w.dispose());
-  calibratedBias.dispose();
+  const model = bags.length === 1 ? bags[0].model : averageOf(bags.map((b) => b.model), width);
 
   const validationScores = predictAll(model, encodedValidation, validation.matrix.rows, width);
   const frauds = validation.isFraud.reduce((a, b) => a + b, 0);
   return {
     model,
     standardisation,
-    history,
-    bestEpoch: best!.epoch,
+    history: bags.flatMap((b) => b.history),
+    bestEpoch: bags[0].bestEpoch,
     negativeSampleRate,
-    fitRows: kept.length,
+    fitRows: bags[0].fitRows,
     validationScores,
     validation: {
       rows: validation.matrix.rows,
@@ -305,6 +270,78 @@ export async function trainNetwork(data: TrainingData, options: NetworkOptions, 
       fraudRate: frauds / Math.max(1, validation.matrix.rows),
     },
   };
+}
+
+/** One network on encoded fit rows, the epoch with the best validation AP kept (its bias not yet calibrated). */
+async function fitOneNetwork(
+  options: NetworkOptions,
+  encodedFit: Float32Array,
+  labels: Float32Array,
+  frauds: number,
+  encodedValidation: Float32Array,
+  validationIsFraud: number[],
+  onEpoch: (report: EpochReport) => void,
+): Promise<{ model: tf.LayersModel; history: EpochReport[]; bestEpoch: number }> {
+  const rows = labels.length;
+  const width = encodedFit.length / Math.max(1, rows);
+  // The first output is the base rate the weighted loss sees: the weights count as that many copies of a fraud row.
+  const weightedFrauds = frauds * options.fraudWeight;
+  const model = buildNetwork(width, options, weightedFrauds / (weightedFrauds + rows - frauds));
+  const shuffling = new Random(options.seed, 'epoch-shuffle');
+  const order = Uint32Array.from({ length: rows }, (_, i) => i);
+  const history: EpochReport[] = [];
+  let best: { epoch: number; ap: number; weights: tf.Tensor[] } | undefined;
+  const epochInputs = new Float32Array(encodedFit.length);
+  const epochLabels = new Float32Array(rows);
+  const validationRows = validationIsFraud.length;
+  for (let epoch = 1; epoch <= options.epochs; epoch++) {
+    const started = performance.now();
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(shuffling.next() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    for (let i = 0; i < order.length; i++) {
+      epochInputs.set(encodedFit.subarray(order[i] * width, (order[i] + 1) * width), i * width);
+      epochLabels[i] = labels[order[i]];
+    }
+    const x = tf.tensor2d(epochInputs, [rows, width]);
+    const y = tf.tensor2d(epochLabels, [rows, 1]);
+    let loss: number;
+    try {
+      const classWeight = options.fraudWeight === 1 ? undefined : { 0: 1, 1: options.fraudWeight };
+      const result = await model.fit(x, y, { epochs: 1, batchSize: options.batchSize, shuffle: false, verbose: 0, classWeight });
+      loss = Number(result.history.loss[0]);
+    } finally {
+      x.dispose();
+      y.dispose();
+    }
+    const scores = predictAll(model, encodedValidation, validationRows, width);
+    const report: EpochReport = {
+      epoch,
+      loss,
+      validationAp: averagePrecision(scores, validationIsFraud),
+      validationAuc: rocAuc(scores, validationIsFraud),
+      seconds: (performance.now() - started) / 1000,
+    };
+    history.push(report);
+    onEpoch(report);
+    // Without validation frauds there is nothing to choose by: keep the last epoch.
+    const ap = Number.isNaN(report.validationAp) ? epoch : report.validationAp;
+    if (best === undefined || ap > best.ap) {
+      best?.weights.forEach((w) => w.dispose());
+      best = { epoch, ap, weights: model.getWeights().map((w) => w.clone()) };
+    }
+  }
+  model.setWeights(best!.weights);
+  best!.weights.forEach((w) => w.dispose());
+  return { model, history, bestEpoch: best!.epoch };
+}
+
+/** One model whose output is the mean of the networks' probabilities (their layers shared, not copied). */
+function averageOf(networks: tf.LayersModel[], width: number): tf.LayersModel {
+  const input = tf.input({ shape: [width] });
+  const outputs = networks.map((network) => network.layers.reduce<tf.SymbolicTensor>((h, layer) => layer.apply(h) as tf.SymbolicTensor, input));
+  return tf.model({ inputs: input, outputs: tf.layers.average().apply(outputs) as tf.SymbolicTensor });
 }
 
 export interface ChosenThresholds {

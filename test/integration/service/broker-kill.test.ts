@@ -39,6 +39,8 @@ describe.each(SCENARIOS)('$what', ({ tag, stop, outageMs }) => {
   let scores: Collector;
   let alerts: Collector;
   let dlq: Collector;
+  /** The step the scenario is in: printed when it does not finish, since jest's timeout names none. */
+  let step = 'setup';
 
   beforeAll(async () => {
     broker = await startKafkaBroker();
@@ -49,6 +51,7 @@ describe.each(SCENARIOS)('$what', ({ tag, stop, outageMs }) => {
   });
 
   afterAll(async () => {
+    if (step !== 'done') process.stderr.write(`${tag}: did not finish; it was at "${step}"\n`);
     await service?.stop();
     await Promise.all([scores, alerts, dlq].map((c) => c?.stop().catch(() => undefined)));
     await broker?.stop();
@@ -59,28 +62,36 @@ describe.each(SCENARIOS)('$what', ({ tag, stop, outageMs }) => {
   it('pauses while the broker is gone, resumes when it returns, and loses or doubles nothing', async () => {
     const traffic = bulkTraffic(2000, 10, Date.parse('2026-11-30T00:00:00Z'), 'bk');
     const total = traffic.messages.length;
+    step = 'producing the traffic';
     await produceAll(testKafka([broker.address]), names.transactionsTopic, traffic.messages.map(asKafkaMessage), 2000);
     const overrides = serviceOverrides(names, { modelDir: 'none', chunkSize: 250 });
+    step = 'starting the service';
     service = await startService({ env: {}, overrides: { ...overrides, kafkaBrokers: [broker.address] }, logger: createLogger({ level: 'fatal' }) });
     let fatal: Error | undefined;
     void service.fatal.then((e) => (fatal = e));
     await readinessUntil(service.port, (status) => status === 200, 'ready', 180_000);
 
+    step = 'waiting for a quarter of the decisions';
     await scores.waitFor((ms) => distinctDecided(ms).size >= total / 4, 'a quarter of the decisions');
     const killedAt = Date.now();
     // Readiness is watched while the broker stops: a graceful shutdown can be over before a poll after it would see it.
     const notReady = readinessUntil(service.port, (status) => status !== 200, 'not ready after the stop', 180_000);
+    step = 'stopping the broker';
     await stop(broker);
+    step = 'waiting for not ready';
     const stoppedAfter = Date.now() - killedAt;
     await notReady;
     const notReadyAfter = Date.now() - killedAt;
     // The outage itself is the scenario (an operator restarting a broker half a minute later), not a wait for a
     // condition: what follows waits on conditions only.
     await new Promise((r) => setTimeout(r, Math.max(0, outageMs - (Date.now() - killedAt))));
+    step = 'restarting the broker';
     await broker.restart();
     const backAt = Date.now();
+    step = 'waiting for ready after the restart';
     await readinessUntil(service.port, (status) => status === 200, 'ready after the restart', 180_000);
     const readyAfter = Date.now() - backAt;
+    step = `waiting for all ${total} decisions (${distinctDecided(scores.messages).size} so far when ready)`;
     await scores.waitFor((ms) => distinctDecided(ms).size === total, `all ${total} decided`, 240_000);
     const doneAfter = Date.now() - backAt;
     process.stderr.write(
@@ -102,5 +113,8 @@ describe.each(SCENARIOS)('$what', ({ tag, stop, outageMs }) => {
     );
     expect(changed).toEqual({});
     expect(dlq.messages).toHaveLength(0);
-  });
+    step = 'done';
+    // A 30 s outage, two broker starts and a service start, each slower on CI's two loaded cores; every wait above
+    // has its own budget and names itself.
+  }, 420_000);
 });

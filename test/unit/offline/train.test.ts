@@ -26,7 +26,7 @@ const data: TrainingData = {
   validation: syntheticRows(1000, 2),
   summary: { transactions: 4000, fraudTransactions: 0, cards: 150, skippedDuplicateOrLate: 0 },
 };
-const options: NetworkOptions = { seed: 7, hiddenUnits: [8], epochs: 3, batchSize: 64, learningRate: 0.01, genuinePerFraud: 4, fraudWeight: 1 };
+const options: NetworkOptions = { seed: 7, hiddenUnits: [8], epochs: 3, batchSize: 64, learningRate: 0.01, genuinePerFraud: 4, fraudWeight: 1, bags: 1 };
 
 beforeAll(async () => {
   await initialiseBackend();
@@ -67,6 +67,28 @@ describe('trainNetwork', () => {
     expect(trained.validation.meanScore).toBeGreaterThan(trained.validation.fraudRate * 0.5);
     expect(trained.validation.meanScore).toBeLessThan(trained.validation.fraudRate * 2);
     trained.model.dispose();
+  });
+
+  it('bags networks on their own down-samples into one calibrated model that survives a save and a load', async () => {
+    const single = await trainNetwork(data, options);
+    const bagged = await trainNetwork(data, { ...options, bags: 3 });
+    const bags = new Set<number>();
+    await trainNetwork(data, { ...options, bags: 2 }, (report) => bags.add(report.bag)).then((t) => t.model.dispose());
+    expect([...bags]).toEqual([0, 1]);
+    expect(bagged.history).toHaveLength(3 * options.epochs);
+    expect(Array.from(bagged.validationScores)).not.toEqual(Array.from(single.validationScores));
+    expect(bagged.validation.auc).toBeGreaterThan(0.9);
+    expect(bagged.validation.meanScore).toBeGreaterThan(bagged.validation.fraudRate * 0.5);
+    expect(bagged.validation.meanScore).toBeLessThan(bagged.validation.fraudRate * 2);
+    // Serving loads the topology and weights as the artifact stores them: one model, one predict.
+    let saved: tf.io.ModelArtifacts | undefined;
+    await bagged.model.save(tf.io.withSaveHandler(async (artifacts) => ((saved = artifacts), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory(saved!));
+    const probe = tf.tensor2d([0.5, -1, 0.2, 2, 1.5, -0.3], [2, 3]);
+    const [before, after] = [bagged.model, loaded].map((m) => Array.from((m.predict(probe) as tf.Tensor).dataSync()));
+    expect(after).toEqual(before);
+    [single.model, bagged.model, loaded].forEach((m) => m.dispose());
+    probe.dispose();
   });
 
   it('refuses a training period without known fraud', async () => {
