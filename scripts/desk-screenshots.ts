@@ -9,14 +9,14 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { startService } from '../src/service';
 import { createSimulation, type SimEvent } from '../src/sim';
 import { createLogger } from '../src/telemetry/logger';
 import { launchChromium } from '../test/support/browser';
 import { exampleCompromiseAlerts } from '../test/support/desk-fixtures';
+import { parseToolArgs } from '../src/cli/args';
 
-const { values: args } = parseArgs({ options: { out: { type: 'string', default: 'docs/desk' }, transactions: { type: 'string', default: '60000' } } });
+const { values: args } = parseToolArgs('desk:screenshots', { options: { out: { type: 'string', default: 'docs/desk' }, transactions: { type: 'string', default: '60000' } } });
 
 async function main(): Promise<void> {
   const service = await startService({

@@ -8,10 +8,10 @@
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { parseArgs } from 'node:util';
 import { readFraudTruth, readTransactionsNdjson } from '../src/offline/sources';
+import { parseToolArgs } from '../src/cli/args';
 
-const { values: args } = parseArgs({ options: { input: { type: 'string' }, truth: { type: 'string' }, out: { type: 'string' } } });
+const { values: args } = parseToolArgs('minimal-csv', { options: { input: { type: 'string' }, truth: { type: 'string' }, out: { type: 'string' } } });
 
 export const MINIMAL_CSV_MAP = 'transactionId=TRANSACTION_ID,timestamp=TX_DATETIME,card=CUSTOMER_ID,terminalId=TERMINAL_ID,amount=TX_AMOUNT,label=TX_FRAUD';
 

@@ -10,7 +10,6 @@
 import { constants } from 'node:fs';
 import { access, open } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { CardLabel } from '../contract';
 import { configFields } from '../config/schema';
 import { combinationDrift } from '../decision/policy';
@@ -28,6 +27,7 @@ import { FEATURE_INDEX, FEATURE_NAMES } from '../state/features';
 import { createMemoryStore } from '../state/memory-store';
 import { Telemetry } from '../telemetry/events';
 import { createLogger } from '../telemetry/logger';
+import { parseToolArgs } from './args';
 
 const HELP = `Usage: npm run backtest -- --rules <file> [--model <dir>] (--input <file> | --topic <name>) [options]
 
@@ -68,7 +68,7 @@ Kafka input (instead of --input)
   --brokers <list>          host:port,… (default: KAFKA_BROKERS; KAFKA_SASL_*, KAFKA_TLS* apply as for the service)
   --labels-topic <name>     labels topic, read from --from to its end (or give --labels <file>)`;
 
-const { values: args } = parseArgs({
+const { values: args } = parseToolArgs('backtest', {
   options: {
     ...INPUT_OPTIONS,
     rules: { type: 'string' },

@@ -6,17 +6,17 @@
  * score; --json writes them.
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { NonRetriableError } from '../errors';
 import { compareChallengerFile, type ModelFigures } from '../offline/challenger-report';
 import { readLabelsNdjson, SourceReport } from '../offline/sources';
+import { parseToolArgs } from './args';
 
 const HELP = `Usage: npm run challenger:report -- --scores <file> --labels <file> [--json <file>]
   --scores <file>   a dump of SCORES_TOPIC (one decision record a line) from a service with CHALLENGER_MODEL_DIR
   --labels <file>   fraud labels, v1 NDJSON (every label counts, whenever reported)
   --json <file>     also write the figures as JSON`;
 
-const { values: args } = parseArgs({ options: { scores: { type: 'string' }, labels: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+const { values: args } = parseToolArgs('challenger:report', { options: { scores: { type: 'string' }, labels: { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
 
 const fixed = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : '–');
 const versions = (m: ModelFigures) => Object.entries(m.versions).map(([v, n]) => `${v} (${n})`).join(', ');

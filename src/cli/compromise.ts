@@ -6,13 +6,13 @@
  * (the simulator's truth.ndjson) it prints how good that was (M1–M3, src/compromise/truth.ts).
  */
 import { createWriteStream } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { DEFAULT_DETECTOR_SETTINGS, type DetectorSettings } from '../compromise/detector';
 import { replayCompromise, type ReplayReport } from '../compromise/replay';
 import { readTruth, scoreCompromise, TruthTracker, type CompromiseMetrics } from '../compromise/truth';
 import { DAY_MS } from '../compromise/store';
 import { INPUT_HELP, INPUT_OPTIONS, openInputs } from '../offline/inputs';
 import { DatasetInputError } from '../offline/sources';
+import { parseToolArgs } from './args';
 
 const HELP = `Usage: npm run compromise -- --input <file> [--labels <file>] [--truth truth.ndjson] [--out findings.ndjson]
 
@@ -89,7 +89,7 @@ export function formatReport(report: ReplayReport): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseToolArgs('compromise', {
     options: { ...INPUT_OPTIONS, ...DETECTOR_OPTIONS, out: { type: 'string' }, truth: { type: 'string' }, help: { type: 'boolean' } },
     strict: true,
   });

@@ -10,10 +10,10 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { startService } from '../service';
 import { createSimulation, type SimEvent } from '../sim';
 import { createLogger } from '../telemetry/logger';
+import { parseToolArgs } from './args';
 
 interface DemoDecision {
   transactionId: string;
@@ -21,7 +21,7 @@ interface DemoDecision {
   reasons: Array<{ code: string }>;
 }
 
-const { values: args } = parseArgs({
+const { values: args } = parseToolArgs('demo', {
   options: {
     seconds: { type: 'string', default: '60' },
     customers: { type: 'string', default: '3000' },

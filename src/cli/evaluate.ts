@@ -11,7 +11,6 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { configFields } from '../config/schema';
 import { NonRetriableError } from '../errors';
 import { readMetadata, recordEvaluation, saveModelArtifact } from '../model/artifact';
@@ -32,6 +31,7 @@ import { FEATURE_INDEX, FEATURE_NAMES } from '../state/features';
 import { createMemoryStore } from '../state/memory-store';
 import { Telemetry } from '../telemetry/events';
 import { createLogger } from '../telemetry/logger';
+import { parseToolArgs } from './args';
 
 const HELP = `Usage: npm run evaluate -- --model <dir> --input <file> [--labels <file>] --test-from <date> [options]
        npm run evaluate -- --folds <n> --input <file> [--labels <file>] [--test-from <date>] [options]
@@ -77,7 +77,7 @@ ${NETWORK_HELP}
 
 ${INPUT_HELP}`;
 
-const { values: args } = parseArgs({
+const { values: args } = parseToolArgs('evaluate', {
   options: {
     ...INPUT_OPTIONS,
     model: { type: 'string' },

@@ -2,12 +2,12 @@
  * `npm run kafka:acls -- [--principal User:cardshield]`: the Kafka ACLs this configuration needs (topics and groups
  * from the environment, as the service reads them), as `kafka-acls.sh` commands for the broker's operator.
  */
-import { parseArgs } from 'node:util';
 import { loadSettings } from '../config/load';
 import { ConfigError } from '../errors';
 import { kafkaAclsCommand, requiredAcls } from '../kafka/acls';
+import { parseToolArgs } from './args';
 
-const { values } = parseArgs({ options: { principal: { type: 'string' }, help: { type: 'boolean' } } });
+const { values } = parseToolArgs('kafka:acls', { options: { principal: { type: 'string' }, help: { type: 'boolean' } } });
 if (values.help) {
   process.stdout.write('Usage: npm run kafka:acls -- [--principal User:<name>]  (default: User:$KAFKA_SASL_USERNAME)\nTopic and group names come from the same variables the service reads (TRANSACTIONS_TOPIC, KAFKA_GROUP_ID, ...).\n');
   process.exit(0);

@@ -10,7 +10,6 @@
  * feature vectors production logged on the scores topic (SCORES_INCLUDE_FEATURES=true).
  */
 import { basename, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { NonRetriableError } from '../errors';
 import { readMetadata, recordCombination, saveModelArtifact } from '../model/artifact';
 import { CombinationData, DEFAULT_COMBINATION_FIT, fitCombination, formatCombinationFit, shippedCombination } from '../offline/combination';
@@ -28,6 +27,7 @@ import { FEATURE_INDEX, FEATURE_NAMES } from '../state/features';
 import { Telemetry } from '../telemetry/events';
 import { createLogger } from '../telemetry/logger';
 import { createMemoryStore } from '../state/memory-store';
+import { parseToolArgs } from './args';
 
 const HELP = `Usage: npm run train -- --input <file> [--labels <file>] --train-to <date> --out models/<name> [options]
        npm run train -- --scores <file> --labels <file> --train-to <date> --out models/<name> [options]
@@ -59,7 +59,7 @@ ${INPUT_HELP}
                             (one decision record a line); trains on the feature vectors production scored, no
                             replay. Lines without the model's features are skipped and counted by reason`;
 
-const { values: args } = parseArgs({
+const { values: args } = parseToolArgs('train', {
   options: {
     ...INPUT_OPTIONS,
     scores: { type: 'string' },
