@@ -58,6 +58,9 @@ export const ModelMetadataSchema = Type.Object({
     learningRate: Type.Number({ exclusiveMinimum: 0 }),
     genuinePerFraud: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
     fraudWeight: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    /** Networks averaged into this one (bagging), and each one's best epoch. */
+    bags: Type.Optional(Type.Integer({ minimum: 1 })),
+    bestEpochs: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }))),
     backend: Type.String(),
   }),
   /** Figures keyed by where they were measured ('validation', 'test'); free-form so new figures need no migration. */

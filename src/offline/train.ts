@@ -160,7 +160,9 @@ export interface TrainedNetwork {
   model: tf.LayersModel;
   standardisation: Standardisation;
   history: EpochReport[];
+  /** The first bag's; `bestEpochs` has every bag's. */
   bestEpoch: number;
+  bestEpochs: number[];
   /** Share of genuine fit rows kept. */
   negativeSampleRate: number;
   fitRows: number;
@@ -257,6 +259,7 @@ export async function trainNetwork(data: TrainingData, options: NetworkOptions, 
     standardisation,
     history: bags.flatMap((b) => b.history),
     bestEpoch: bags[0].bestEpoch,
+    bestEpochs: bags.map((b) => b.bestEpoch),
     negativeSampleRate,
     fitRows: bags[0].fitRows,
     validationScores,
@@ -421,7 +424,7 @@ export function describeTrainedModel(d: TrainedModelDescription): Omit<ModelMeta
       skippedRecords: d.skippedRecords,
     },
     thresholds: d.thresholds,
-    training: { ...d.network, bestEpoch: d.trained.bestEpoch, backend: d.backend },
+    training: { ...d.network, bestEpoch: d.trained.bestEpoch, ...(d.network.bags > 1 ? { bestEpochs: d.trained.bestEpochs } : {}), backend: d.backend },
     evaluation: { validation: d.trained.validation },
   };
 }
