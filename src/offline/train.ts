@@ -134,7 +134,7 @@ export const DEFAULT_NETWORK_OPTIONS: NetworkOptions = {
   learningRate: 0.002,
   genuinePerFraud: 20,
   fraudWeight: 1,
-  bags: 1,
+  bags: 5,
 };
 
 export interface EpochReport {
@@ -235,7 +235,7 @@ export async function trainNetwork(data: TrainingData, options: NetworkOptions, 
 
   const bags: Array<{ model: tf.LayersModel; history: EpochReport[]; bestEpoch: number; fitRows: number }> = [];
   for (let bag = 0; bag < options.bags; bag++) {
-    // Bag 0 keeps the single network's seeds, so `bags: 1` trains exactly what it always did.
+    // Bag 0 keeps the single network's seeds, so `bags: 1` trains exactly the recipe shipped before bagging.
     const seed = options.seed + bag * 7919;
     const sampling = new Random(seed, 'negative-sampling');
     const kept = [...positives, ...negatives.filter(() => sampling.chance(negativeSampleRate))].sort((a, b) => a - b);
