@@ -18,7 +18,7 @@ import { replay, type ReplayRow } from '../offline/dataset';
 import { INPUT_HELP, INPUT_OPTIONS, openInputs, parseInstant } from '../offline/inputs';
 import { LoggedFeaturesReport, readLoggedFeatureRows } from '../offline/logged-features';
 import { readLabelsNdjson, SourceReport } from '../offline/sources';
-import { chooseThresholds, collectTrainingData, DAY_MS, describeTrainedModel, trainNetwork } from '../offline/train';
+import { chooseThresholds, collectTrainingData, DAY_MS, describeEpochs, describeTrainedModel, trainNetwork } from '../offline/train';
 import { NETWORK_HELP, NETWORK_OPTIONS, numberOption, parseFeatureNames, parseNetworkOptions } from './network-options';
 import { configFields } from '../config/schema';
 import { loadModel } from '../model/scorer';
@@ -145,7 +145,7 @@ async function main(): Promise<void> {
   const v = trained.validation;
   console.log(`
 model ${metadata.version} → ${args.out}
-  inputs ${featureNames.length}, hidden ${network.hiddenUnits.join('×')}, ${network.bags > 1 ? `${network.bags} bags, best epochs ${trained.bestEpochs.join(',')}` : `best epoch ${trained.bestEpoch}`} of ${network.epochs}, genuine rows kept ${(trained.negativeSampleRate * 100).toFixed(2)}%
+  inputs ${featureNames.length}, hidden ${network.hiddenUnits.join('×')}, ${describeEpochs(trained, network.epochs)}, genuine rows kept ${(trained.negativeSampleRate * 100).toFixed(2)}%
   validation (${v.rows} rows, ${v.frauds} known fraud):  AUC ${fixed(v.auc)}  AP ${fixed(v.averagePrecision)}  CP@100 ${fixed(v.cardPrecisionAt100)}
   calibration: mean score ${fixed(v.meanScore, 5)} vs fraud rate ${fixed(v.fraudRate, 5)}
   suggested thresholds: review ${thresholds.review}, block ${thresholds.block} (${thresholds.rule})`);

@@ -11,7 +11,7 @@ import { fitGradientBoosting, fitLogisticRegression, type Baseline, type Boostin
 import { CombinationData, DEFAULT_COMBINATION_FIT, fitCombination, shippedCombination } from './combination';
 import type { ReplayRow } from './dataset';
 import { Evaluation, SYSTEMS, type BaselineScorer, type EvaluationReport, type EvaluationSetup, type SystemName } from './evaluate';
-import { chooseThresholds, collectTrainingData, DAY_MS, trainNetwork, type ChosenThresholds, type NetworkOptions, type TrainedNetwork, type TrainingData } from './train';
+import { chooseThresholds, collectTrainingData, DAY_MS, describeEpochs, trainNetwork, type ChosenThresholds, type NetworkOptions, type TrainedNetwork, type TrainingData } from './train';
 import type { RuleHit } from '../rules/compile';
 
 export interface FoldProtocol {
@@ -185,7 +185,7 @@ export async function evaluateFold(setup: FoldSetup, plan: FoldPlan): Promise<Fo
   const [gbt, gbtSeconds] = await timed(() => (withBaselines ? fitGradientBoosting(fit.matrix.values(), fit.matrix.rows, fit.matrix.width, fit.isFraud, setup.boosting) : undefined));
   const knownFrauds = fit.isFraud.reduce((a, b) => a + b, 0) + data.validation.isFraud.reduce((a, b) => a + b, 0);
   log(
-    `fold ${plan.fold}: fit ${fit.matrix.rows} rows, validation ${data.validation.matrix.rows}, ${knownFrauds} known frauds; network ${networkSeconds.toFixed(1)} s (${setup.network.bags > 1 ? `${setup.network.bags} bags, best epochs ${trained.bestEpochs.join(',')}` : `best epoch ${trained.bestEpoch}`} of ${setup.network.epochs}, ${trained.fitRows} rows${setup.network.bags > 1 ? ' each' : ''})${withBaselines ? `, logistic ${logisticSeconds.toFixed(1)} s, gbt ${gbtSeconds.toFixed(1)} s` : ''}`,
+    `fold ${plan.fold}: fit ${fit.matrix.rows} rows, validation ${data.validation.matrix.rows}, ${knownFrauds} known frauds; network ${networkSeconds.toFixed(1)} s (${describeEpochs(trained, setup.network.epochs)}, ${trained.fitRows} rows${setup.network.bags > 1 ? ' each' : ''})${withBaselines ? `, logistic ${logisticSeconds.toFixed(1)} s, gbt ${gbtSeconds.toFixed(1)} s` : ''}`,
   );
 
   let combination: EvaluationSetup['combination'];
@@ -222,7 +222,7 @@ export async function evaluateFold(setup: FoldSetup, plan: FoldPlan): Promise<Fo
       fitRows: trained.fitRows,
       validationRows: data.validation.matrix.rows,
       knownFrauds,
-      bestEpoch: trained.bestEpoch,
+      bestEpoch: trained.bestEpochs[0],
       seconds: { network: networkSeconds, logistic: logisticSeconds, gbt: gbtSeconds },
     },
   };

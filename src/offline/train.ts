@@ -160,8 +160,7 @@ export interface TrainedNetwork {
   model: tf.LayersModel;
   standardisation: Standardisation;
   history: EpochReport[];
-  /** The first bag's; `bestEpochs` has every bag's. */
-  bestEpoch: number;
+  /** Each bag's epoch with the best validation AP, the one kept. */
   bestEpochs: number[];
   /** Share of genuine fit rows kept. */
   negativeSampleRate: number;
@@ -242,12 +241,10 @@ export async function trainNetwork(data: TrainingData, options: NetworkOptions, 
     const encodedFit = new Float32Array(kept.length * width);
     kept.forEach((row, i) => encoder.encodeInto(fit.matrix.row(row), encodedFit, i * width));
     const keptLabels = Float32Array.from(kept, (row) => fit.isFraud[row]);
-    const trained = await fitOneNetwork({ ...options, seed }, encodedFit, keptLabels, positives.length, encodedValidation, validation.isFraud, (report) => onEpoch?.({ ...report, bag }));
-    const weights = trained.model.getWeights();
-    const last = weights.length - 1;
-    const calibratedBias = tf.tidy(() => weights[last].add(Math.log(negativeSampleRate / options.fraudWeight)));
-    trained.model.setWeights([...weights.slice(0, last), calibratedBias]);
-    calibratedBias.dispose();
+    const calibration = Math.log(negativeSampleRate / options.fraudWeight);
+    const trained = await fitOneNetwork({ ...options, seed }, encodedFit, keptLabels, positives.length, encodedValidation, validation.isFraud, calibration, (report) =>
+      onEpoch?.({ ...report, bag }),
+    );
     bags.push({ ...trained, fitRows: kept.length });
   }
   const model = bags.length === 1 ? bags[0].model : averageOf(bags.map((b) => b.model), width);
@@ -258,7 +255,6 @@ export async function trainNetwork(data: TrainingData, options: NetworkOptions, 
     model,
     standardisation,
     history: bags.flatMap((b) => b.history),
-    bestEpoch: bags[0].bestEpoch,
     bestEpochs: bags.map((b) => b.bestEpoch),
     negativeSampleRate,
     fitRows: bags[0].fitRows,
@@ -275,7 +271,10 @@ export async function trainNetwork(data: TrainingData, options: NetworkOptions, 
   };
 }
 
-/** One network on encoded fit rows, the epoch with the best validation AP kept (its bias not yet calibrated). */
+/**
+ * One network on encoded fit rows: the epoch with the best validation AP is kept, with `outputBiasShift` added to its
+ * output bias (the calibration), and the optimizer's state is freed (a served model does not train).
+ */
 async function fitOneNetwork(
   options: NetworkOptions,
   encodedFit: Float32Array,
@@ -283,6 +282,7 @@ async function fitOneNetwork(
   frauds: number,
   encodedValidation: Float32Array,
   validationIsFraud: number[],
+  outputBiasShift: number,
   onEpoch: (report: EpochReport) => void,
 ): Promise<{ model: tf.LayersModel; history: EpochReport[]; bestEpoch: number }> {
   const rows = labels.length;
@@ -335,16 +335,31 @@ async function fitOneNetwork(
       best = { epoch, ap, weights: model.getWeights().map((w) => w.clone()) };
     }
   }
-  model.setWeights(best!.weights);
-  best!.weights.forEach((w) => w.dispose());
+  const weights = best!.weights;
+  const last = weights.length - 1;
+  const calibratedBias = tf.tidy(() => weights[last].add(outputBiasShift));
+  model.setWeights([...weights.slice(0, last), calibratedBias]);
+  [...weights, calibratedBias].forEach((w) => w.dispose());
+  model.optimizer.dispose();
   return { model, history, bestEpoch: best!.epoch };
 }
 
-/** One model whose output is the mean of the networks' probabilities (their layers shared, not copied). */
+/** "best epoch 7 of 12", or for a bagged model "5 bags, best epochs 7,12,9,11,8 of 12". */
+export function describeEpochs(trained: Pick<TrainedNetwork, 'bestEpochs'>, epochs: number): string {
+  const best = trained.bestEpochs;
+  return `${best.length > 1 ? `${best.length} bags, best epochs ${best.join(',')}` : `best epoch ${best[0]}`} of ${epochs}`;
+}
+
+/**
+ * One model whose output is the mean of the networks' probabilities. Their layers are shared, not copied, and the
+ * networks themselves released: the layers' weights then live as long as the averaged model, and its dispose frees them.
+ */
 function averageOf(networks: tf.LayersModel[], width: number): tf.LayersModel {
   const input = tf.input({ shape: [width] });
   const outputs = networks.map((network) => network.layers.reduce<tf.SymbolicTensor>((h, layer) => layer.apply(h) as tf.SymbolicTensor, input));
-  return tf.model({ inputs: input, outputs: tf.layers.average().apply(outputs) as tf.SymbolicTensor });
+  const averaged = tf.model({ inputs: input, outputs: tf.layers.average().apply(outputs) as tf.SymbolicTensor });
+  networks.forEach((network) => network.dispose());
+  return averaged;
 }
 
 export interface ChosenThresholds {
@@ -424,7 +439,7 @@ export function describeTrainedModel(d: TrainedModelDescription): Omit<ModelMeta
       skippedRecords: d.skippedRecords,
     },
     thresholds: d.thresholds,
-    training: { ...d.network, bestEpoch: d.trained.bestEpoch, ...(d.network.bags > 1 ? { bestEpochs: d.trained.bestEpochs } : {}), backend: d.backend },
+    training: { ...d.network, bestEpoch: d.trained.bestEpochs[0], ...(d.network.bags > 1 ? { bestEpochs: d.trained.bestEpochs } : {}), backend: d.backend },
     evaluation: { validation: d.trained.validation },
   };
 }

@@ -91,6 +91,15 @@ describe('trainNetwork', () => {
     probe.dispose();
   });
 
+  it('frees every tensor of its training once the model is disposed, bagged or not', async () => {
+    for (const bags of [1, 3]) {
+      const before = tf.memory().numTensors;
+      const trained = await trainNetwork(data, { ...options, bags });
+      trained.model.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    }
+  });
+
   it('refuses a training period without known fraud', async () => {
     const noFraud = { ...data, fit: { ...data.fit, isFraud: data.fit.isFraud.map(() => 0) } };
     await expect(trainNetwork(noFraud, options)).rejects.toThrow(/no known fraud/);
