@@ -284,16 +284,23 @@ export async function createTopicsWithLeaders(
   await admin.createTopics({ waitForLeaders: false, topics });
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    try {
-      for (const { topic, numPartitions } of topics) {
-        const offsets = await admin.fetchTopicOffsets(topic);
-        if (offsets.length < numPartitions) throw Object.assign(new Error(`${topic}: ${offsets.length} of ${numPartitions} partitions served`), { type: 'LEADER_NOT_AVAILABLE' });
-      }
-      return;
-    } catch (error) {
-      if (!NOT_YET_SERVED.has(protocolErrorType(error) ?? '')) throw error;
-      if (Date.now() > deadline) throw new BrokerError(`topics ${topics.map((t) => t.topic).join(', ')} are not served ${timeoutMs} ms after their creation`, error);
-    }
+    const waitingFor = await firstUnserved(admin, topics);
+    if (waitingFor === undefined) return;
+    if (Date.now() > deadline) throw new BrokerError(`topics ${topics.map((t) => t.topic).join(', ')} are not served ${timeoutMs} ms after their creation`, waitingFor);
     await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** What the broker still answers for a topic it does not serve yet (a protocol error, or fewer partitions), if any. */
+async function firstUnserved(admin: Admin, topics: ReadonlyArray<{ topic: string; numPartitions: number }>): Promise<unknown> {
+  try {
+    for (const { topic, numPartitions } of topics) {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      if (offsets.length < numPartitions) return `${topic}: ${offsets.length} of ${numPartitions} partitions served`;
+    }
+    return undefined;
+  } catch (error) {
+    if (NOT_YET_SERVED.has(protocolErrorType(error) ?? '')) return error;
+    throw error;
   }
 }
