@@ -457,8 +457,8 @@ export class CompromiseDetector {
    */
   private async carryOut(publication: Publication): Promise<{ alert: AlertMessage; warnings: number }> {
     const { store, telemetry } = this.deps;
-    const { finding, findingId, revision, supersedes, recommendation } = publication;
-    const pointAlert = compromisedPointAlert({ finding, findingId, revision, ...(supersedes !== undefined ? { supersedes } : {}), createdAtMs: this.deps.now() });
+    const { finding, findingId, revision, recommendation } = publication;
+    const pointAlert = compromisedPointAlert({ ...publication, createdAtMs: this.deps.now() });
     await this.deps.alerts.publish([pointAlert]);
     if (revision === 1) telemetry.emit('compromise.point_flagged', { shape: finding.shape, kind: parsePointKey(finding.point).kind, latencySeconds: Math.max(0, finding.raisedAtMs - finding.fromMs) / 1000 });
 
