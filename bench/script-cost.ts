@@ -17,10 +17,10 @@
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
 import type { CardTransaction } from '../src/contract/transaction';
-import { allKeysPattern } from '../src/state/keys';
 import { connectRedis } from '../src/state/redis-connection';
 import { createRedisStore } from '../src/state/redis-store';
 import { assembleScripts } from '../src/state/scripts';
+import { deleteStateKeys, redisCpuSeconds } from './state-redis';
 import { trafficStream } from './state-traffic';
 
 const BATCH = 500;
@@ -64,11 +64,6 @@ function variantOf(name: string, lua: string): string {
   return `local function callTwice(...) local reply = redis.call(...) redis.call(...) return reply end\n${lua.replace(call, `callTwice('${command}'`)}`;
 }
 
-async function redisCpuSeconds(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  return Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1]);
-}
-
 /** Calls and CPU time (µs) of each command so far (INFO commandstats, server-wide), the script's own call left out. */
 async function commandCosts(redis: Redis): Promise<Map<string, { calls: number; micros: number }>> {
   const costs = new Map<string, { calls: number; micros: number }>();
@@ -77,15 +72,6 @@ async function commandCosts(redis: Redis): Promise<Map<string, { calls: number; 
     if (name !== 'EVALSHA' && name !== 'INFO') costs.set(name, { calls: Number(match[2]), micros: Number(match[3]) });
   }
   return costs;
-}
-
-async function deleteUnder(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', allKeysPattern(prefix), 'COUNT', 5000);
-    if (keys.length > 0) await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
 }
 
 async function main(): Promise<void> {
@@ -122,7 +108,7 @@ async function main(): Promise<void> {
           });
           commandsOf.set(name, used.filter((c) => c.calls > 0).sort((a, b) => b.micros - a.micros));
         }
-        await deleteUnder(redis, prefix);
+        await deleteStateKeys(redis, prefix);
       }
     }
   } finally {

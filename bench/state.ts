@@ -7,12 +7,13 @@
 import os from 'node:os';
 import type { Redis } from 'ioredis';
 import type { CardTransaction } from '../src/contract/transaction';
-import { cardKeys, allKeysPattern } from '../src/state/keys';
+import { cardKeys } from '../src/state/keys';
 import { LAYOUTS, PLACE_ENTRY_BYTES } from '../src/state/layout';
 import { createMemoryStore } from '../src/state/memory-store';
 import { connectRedis } from '../src/state/redis-connection';
 import { createRedisStore } from '../src/state/redis-store';
 import { countSocketWrites } from '../test/support/socket-writes';
+import { deleteStateKeys, redisCpuSeconds } from './state-redis';
 import { DAY_MS, START, hexToken, random, trafficStream } from './state-traffic';
 
 const BATCH = 500;
@@ -55,11 +56,6 @@ async function evalshaCalls(redis: Redis): Promise<number> {
   return Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0);
 }
 
-async function redisCpuSeconds(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  return Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? 0) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? 0);
-}
-
 /** How fast this machine runs plain JavaScript, so figures can be compared across machines. */
 function calibrationMs(): number {
   const started = process.hrtime.bigint();
@@ -79,17 +75,6 @@ function entitiesOf(batch: readonly CardTransaction[]): number {
     }
   }
   return entities.size;
-}
-
-async function deleteUnder(redis: Redis, prefix: string): Promise<number> {
-  let cursor = '0';
-  let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', allKeysPattern(prefix), 'COUNT', 2000);
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  return deleted;
 }
 
 async function main(): Promise<void> {
@@ -149,7 +134,7 @@ async function main(): Promise<void> {
     for (let b = 0; b < WARMUP_BATCHES + MEASURED_BATCHES; b++) await memory.applyBatch(stream.slice(b * BATCH, (b + 1) * BATCH));
     const memorySeconds = Number(process.hrtime.bigint() - memoryStarted) / 1e9;
     console.log(`in-memory store, same traffic: ${Math.round(stream.length / memorySeconds)} tx/s`);
-    console.log(`keys written by the throughput runs deleted: ${await deleteUnder(redis, prefix)}`);
+    console.log(`keys written by the throughput runs deleted: ${await deleteStateKeys(redis, prefix)}`);
 
     // ---- memory per card: 30 days at 3 transactions a day
     const history = historyStream(MEMORY_CARDS);
@@ -171,9 +156,9 @@ async function main(): Promise<void> {
       `  windowed aggregates: ${perCard(aggregates + placeBytes)} B = rings ${perCard(aggregates)} B (${LAYOUTS.card.size} B of data) + places ${perCard(placeBytes)} B (${(places / MEMORY_CARDS).toFixed(1)} x ${PLACE_ENTRY_BYTES} B of data)`,
     );
     console.log(`  recent-transaction references (90 per card: 8-byte id fingerprint, minute, label, terminal and merchant ids): ${perCard(references)} B`);
-    console.log(`keys written by the memory run deleted: ${await deleteUnder(redis, prefix)}`);
+    console.log(`keys written by the memory run deleted: ${await deleteStateKeys(redis, prefix)}`);
   } finally {
-    await deleteUnder(redis, prefix);
+    await deleteStateKeys(redis, prefix);
     await redis.quit();
   }
 }

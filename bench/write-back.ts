@@ -27,12 +27,13 @@ import type { CardTransaction } from '../src/contract/transaction';
 import { ReturnCode } from '../src/state/codes';
 import { LAYOUT_OF, LINKED_KINDS, cardEventOf, entityEventOf, linkedIdOf, type LinkedKind } from '../src/state/entity-events';
 import { featureRows, setCardFeatures, setLinkedFeatures } from '../src/state/features';
-import { allKeysPattern, cardKeys, entityKeys } from '../src/state/keys';
+import { cardKeys, entityKeys } from '../src/state/keys';
 import { LAYOUTS } from '../src/state/layout';
 import { STATE_HORIZON_MS, resolveOptions, stateTtlMs } from '../src/state/options';
 import { connectRedis } from '../src/state/redis-connection';
 import { SEEN_OFFSET_MS } from '../src/state/scripts';
 import { applyCardEvent, applyEntityEvent, newCardState, newEntityState, type CardState, type EntityState } from '../src/state/twin';
+import { commandCalls, deleteStateKeys, redisCpuSeconds } from './state-redis';
 import { trafficStream } from './state-traffic';
 
 const { values: args } = parseArgs({ options: { chunks: { type: 'string', default: '80' }, repeat: { type: 'string', default: '2' } } });
@@ -79,24 +80,11 @@ function referenceValue(minute: number, terminalId: string, merchantId: string):
   return Buffer.concat([head, terminal, Buffer.from(merchantId)]);
 }
 
-async function serverCounters(redis: Redis): Promise<{ cpu: number; calls: number }> {
-  const cpu = await redis.info('cpu');
-  const stats = await redis.info('commandstats');
-  let calls = 0;
-  for (const match of stats.matchAll(/calls=(\d+)/g)) calls += Number(match[1]);
-  return { cpu: Number(/used_cpu_user:([\d.]+)/.exec(cpu)?.[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(cpu)?.[1]), calls };
-}
-
-async function deleteUnder(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', allKeysPattern(prefix), 'COUNT', 2000);
-    if (keys.length > 0) await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
-
 type Variant = 'native' | 'guarded' | 'raw';
+
+async function serverCounters(redis: Redis): Promise<{ cpu: number; calls: number }> {
+  return { cpu: await redisCpuSeconds(redis), calls: await commandCalls(redis) };
+}
 
 /** RESP encoding of commands into one buffer (arrays of bulk strings), the way a client of our own would write them. */
 function encodeCommands(commands: ReadonlyArray<readonly (string | Buffer | number)[]>): Buffer {
@@ -125,11 +113,13 @@ async function rawConnection(url: string): Promise<{ send(commands: Buffer, repl
   const socket = net.connect(Number(port || 6379), hostname);
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   let waiting: { left: number; resolve: () => void; reject: (e: Error) => void } | undefined;
+  let lineStart = true; // replies are one line each; an error reply is a line starting with '-'
   socket.on('data', (data: Buffer) => {
     if (waiting === undefined) return;
     for (let i = 0; i < data.length; i++) {
-      if (data[i] === 0x2d /* - */) waiting.reject(new Error(data.toString('latin1', i, data.indexOf(10, i))));
-      if (data[i] === 10) waiting.left--;
+      if (lineStart && data[i] === 0x2d) waiting.reject(new Error(data.toString('latin1', i, data.indexOf(10, i))));
+      lineStart = data[i] === 10;
+      if (lineStart) waiting.left--;
     }
     if (waiting.left <= 0) {
       const done = waiting.resolve;
@@ -266,7 +256,7 @@ async function run(redis: Redis, stream: readonly CardTransaction[], variant: Va
   const n = measured * CHUNK;
   const perTx = (x: number) => (x / n).toFixed(1);
   console.log(
-    `${variant.padEnd(7)} write-back: ${Math.round(n / seconds).toLocaleString('en')} tx/s; per transaction Redis CPU ${perTx((after.cpu - before.cpu) * 1e6)} us, Node CPU ${perTx(node.user + node.system)} us (updates, features and the write), ${perTx(after.calls - before.calls - 4)} Redis commands, ${perTx(bytes)} B of arguments`,
+    `${variant.padEnd(7)} write-back: ${Math.round(n / seconds).toLocaleString('en')} tx/s; per transaction Redis CPU ${perTx((after.cpu - before.cpu) * 1e6)} us, Node CPU ${perTx(node.user + node.system)} us (updates, features and the write), ${perTx(after.calls - before.calls)} Redis commands, ${perTx(bytes)} B of arguments`,
   );
 
   // The cold path: a new owner loads each entity once.
@@ -287,7 +277,7 @@ async function run(redis: Redis, stream: readonly CardTransaction[], variant: Va
     `  cold load of ${names.length.toLocaleString('en')} cards (version, aggregates, places, references): ${Math.round(names.length / loadSeconds).toLocaleString('en')} cards/s, Redis CPU ${(((loadAfter.cpu - loadBefore.cpu) * 1e6) / names.length).toFixed(1)} us a card`,
   );
   raw?.close();
-  await deleteUnder(redis, prefix);
+  await deleteStateKeys(redis, prefix);
 }
 
 async function main(): Promise<void> {
